@@ -1,0 +1,1 @@
+"""Templates and static files: the reader viewer, coordinator console and statistician pages."""

@@ -1,0 +1,148 @@
+"""Model versions, their per-image predictions, case predictions and precompute jobs (the adapter)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Architecture(models.TextChoices):
+    RESNET18 = "resnet18", "ResNet18"
+    RESNET50 = "resnet50", "ResNet50"
+    VGG11 = "vgg11", "VGG11"
+    VGG16 = "vgg16", "VGG16"
+    MOBILENET_V2 = "mobilenet_v2", "MobileNetV2"
+
+
+def _checkpoint_path(instance: ModelVersion, filename: str) -> str:
+    return f"models/{instance.name}/{filename}"
+
+
+class ModelVersion(models.Model):
+    """A trained model: architecture, checkpoint (weights + preprocessing), provenance and metrics."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    architecture = models.CharField(max_length=32, choices=Architecture.choices)
+    checkpoint = models.FileField(upload_to=_checkpoint_path)
+    checkpoint_sha256 = models.CharField(max_length=64, unique=True)
+    preprocessing = models.JSONField(default=dict, blank=True)
+    training = models.JSONField(default=dict, blank=True, help_text="Data, seeds, epochs, folds.")
+    validation_metrics = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(architecture__in=Architecture.values), name="model_architecture_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.architecture})"
+
+
+def _heatmap_path(instance: Prediction, filename: str) -> str:
+    return f"predictions/{instance.model_version_id}/{filename}"
+
+
+class Prediction(models.Model):
+    """One image's malignancy probability and Grad-CAM heatmap (8-bit) from one model version."""
+
+    image = models.ForeignKey(
+        "studies.CaseImage", on_delete=models.CASCADE, related_name="predictions"
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions"
+    )
+    probability = models.FloatField()
+    heatmap = models.FileField(upload_to=_heatmap_path, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["image", "model_version"], name="prediction_once"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0) & Q(probability__lte=1),
+                name="prediction_probability_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image} · {self.model_version.name}: {self.probability:.3f}"
+
+
+class CasePrediction(models.Model):
+    """The soft vote: the mean probability over a case's images, malignant above the threshold."""
+
+    case = models.ForeignKey("studies.Case", on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    probability = models.FloatField()
+    malignant = models.BooleanField()
+    threshold = models.FloatField()
+    n_images = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "model_version"], name="case_prediction_once"),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0) & Q(probability__lte=1),
+                name="case_prediction_probability_unit",
+            ),
+            models.CheckConstraint(condition=Q(n_images__gte=1), name="case_prediction_has_images"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} · {self.model_version.name}: {self.probability:.3f}"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PrecomputeJob(models.Model):
+    """Computing one model's predictions for every image of a study, in resumable batches."""
+
+    study = models.ForeignKey(
+        "studies.Study", on_delete=models.CASCADE, related_name="precompute_jobs"
+    )
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    batch_size = models.PositiveSmallIntegerField(default=64)
+    total_images = models.PositiveIntegerField(default=0)
+    done_images = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(batch_size__gte=1), name="job_batch_size_positive"),
+            models.CheckConstraint(
+                condition=Q(done_images__lte=F("total_images")), name="job_progress_bounded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} × {self.model_version}: {self.status} {self.done_images}/{self.total_images}"
+
+    @property
+    def progress(self) -> float:
+        return self.done_images / self.total_images if self.total_images else 0.0

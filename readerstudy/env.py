@@ -1,0 +1,136 @@
+"""Strict parsers for settings that come from the environment.
+
+A malformed value stops start-up with a message that names the variable, so a typo in a
+deployment never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    value = (os.environ if environ is None else environ).get(name)
+    return None if value is None else value.strip()
+
+
+def env_bool(name: str, *, default: bool, environ: Mapping[str, str] | None = None) -> bool:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of 1/0, true/false.")
+
+
+def env_list(
+    name: str, *, default: list[str], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    value = _raw(name, environ)
+    if value is None:
+        return list(default)
+    items = [item.strip() for item in value.split(",")]
+    if any(not item for item in items):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} has an empty item: separate values by single commas."
+        )
+    return items
+
+
+def env_int(
+    name: str, *, default: int, minimum: int = 0, environ: Mapping[str, str] | None = None
+) -> int:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is below its minimum {minimum}.")
+    return number
+
+
+def env_path(name: str, *, default: Path, environ: Mapping[str, str] | None = None) -> Path:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if not value:
+        raise ImproperlyConfigured(f"{name} is set but empty.")
+    return Path(value).expanduser().resolve()
+
+
+def env_database(
+    name: str, *, default_sqlite: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The database from a URL (postgres://, postgresql://, sqlite:///), default SQLite."""
+    value = _raw(name, environ)
+    if value is None:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(default_sqlite),
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a database URL: expected postgres://USER@HOST:PORT/NAME "
+            "or sqlite:///PATH."
+        )
+    try:
+        config: dict[str, Any] = dict(dj_database_url.parse(value, conn_max_age=60))
+    except Exception as error:  # dj-database-url raises several types for bad URLs
+        raise ImproperlyConfigured(f"{name}={value!r} could not be parsed: {error}") from error
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name}={value!r} names no database.")
+    if config["ENGINE"].endswith("postgresql"):
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def env_secret_key(*, key_name: str, file_name: str, default_file: Path) -> str:
+    """SECRET_KEY, else the file SECRET_KEY_FILE names, else a key generated once under var/."""
+    value = _raw(key_name, None)
+    if value:
+        return value
+    explicit = _raw(file_name, None)
+    path = Path(explicit) if explicit else default_file
+    if explicit and not path.is_file():
+        raise ImproperlyConfigured(f"{file_name}={explicit!r} does not name a readable file.")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting together never write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ImproperlyConfigured(f"The secret key in {path} is shorter than 32 characters.")
+    return key
+
+
+def env_redis_url(name: str, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """A redis:// URL, or None when unset (the embedded broker is used then)."""
+    value = _raw(name, environ)
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a redis:// URL.")
+    return value

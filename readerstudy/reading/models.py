@@ -1,0 +1,162 @@
+"""Rounds, washout overrides, reading sessions and reads."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RoundStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Round(models.Model):
+    """One pass of every reader over every case: round 1 unassisted, round 2 with the AI."""
+
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="rounds")
+    index = models.PositiveSmallIntegerField()
+    assisted = models.BooleanField()
+    status = models.CharField(
+        max_length=16, choices=RoundStatus.choices, default=RoundStatus.PLANNED
+    )
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "index"], name="round_index_unique"),
+            models.CheckConstraint(condition=Q(index__gte=1), name="round_index_from_one"),
+            models.CheckConstraint(
+                condition=Q(status__in=RoundStatus.values), name="round_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug} round {self.index} ({'assisted' if self.assisted else 'unassisted'})"
+
+
+class WashoutOverride(models.Model):
+    """A coordinator's audited permission for one reader to start a round before the washout ends."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="washout_overrides")
+    reader = models.ForeignKey("accounts.Reader", on_delete=models.PROTECT, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "reader"], name="washout_override_once"),
+            models.CheckConstraint(condition=~Q(reason=""), name="washout_override_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"washout override for {self.reader} in {self.round}"
+
+
+class ReadingSession(models.Model):
+    """One reader in one round: a stored random order of the cases and the reader's progress."""
+
+    reader = models.ForeignKey("accounts.Reader", on_delete=models.PROTECT, related_name="sessions")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="sessions")
+    # 128 bits from a CSPRNG, as hex: stored so the order can be audited, never recomputed.
+    seed = models.CharField(max_length=64)
+    permutation = models.JSONField(help_text="Case primary keys in reading order.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reader", "round"], name="session_once_per_round"),
+            models.CheckConstraint(condition=~Q(seed=""), name="session_has_seed"),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True)
+                | (Q(started_at__isnull=False) & Q(completed_at__gte=models.F("started_at"))),
+                name="session_completed_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader.user.get_username()} · {self.round}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.completed_at is not None
+
+
+class Decision(models.TextChoices):
+    BENIGN = "benign", "Benign"
+    MALIGNANT = "malignant", "Malignant"
+
+
+class Read(models.Model):
+    """A reader's answer to a case in a session. Never updated: a correction is a new revision.
+
+    Revisions form a chain through `supersedes` (one-to-one, so a read is superseded at most once);
+    with at most one first revision per session and case, the chain has exactly one current read:
+    the one nothing supersedes.
+    """
+
+    session = models.ForeignKey(ReadingSession, on_delete=models.PROTECT, related_name="reads")
+    case = models.ForeignKey("studies.Case", on_delete=models.PROTECT, related_name="reads")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    confidence = models.PositiveSmallIntegerField(help_text="Confidence of malignancy, 0–100.")
+    features = models.JSONField(default=dict, blank=True)
+    comment = models.TextField(blank=True)
+    nonce = models.UUIDField(default=uuid.uuid4, help_text="The client's id of this submission.")
+    started_at = models.DateTimeField(help_text="When the server first showed the case.")
+    submitted_at = models.DateTimeField()
+    active_ms = models.PositiveIntegerField(help_text="Client-measured time with the tab visible.")
+    revision = models.PositiveSmallIntegerField(default=1)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    revision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["session", "submitted_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0) & Q(confidence__lte=100),
+                name="read_confidence_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=Decision.values), name="read_decision_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "nonce"], name="read_nonce_unique_in_session"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "case"],
+                condition=Q(supersedes__isnull=True),
+                name="read_one_first_revision",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "case", "revision"], name="read_revision_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(supersedes__isnull=True) & Q(revision=1))
+                | (Q(supersedes__isnull=False) & Q(revision__gt=1) & ~Q(revision_reason="")),
+                name="read_revision_chain",
+            ),
+            models.CheckConstraint(
+                condition=Q(submitted_at__gte=models.F("started_at")),
+                name="read_submitted_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"read {self.pk} r{self.revision}: {self.decision} {self.confidence}"
+
+    @property
+    def is_current(self) -> bool:
+        return not hasattr(self, "superseded_by")

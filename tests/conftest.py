@@ -1,0 +1,44 @@
+"""Personas shared by the suite: Alice coordinates study S; Bob reads it; Sam analyses it;
+Carol reads another study and must see nothing of S."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from readerstudy.accounts.models import Reader, Role, Seniority, User
+from readerstudy.accounts.services import reader_create, user_create
+from readerstudy.studies.models import Enrolment, StaffRole, Study, StudyMembership
+from tests.factories import StudyFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Personas:
+    study: Study
+    other_study: Study
+    alice: User
+    bob: Reader
+    sam: User
+    carol: Reader
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    study = StudyFactory.create(slug="s", title="Study S")
+    other = StudyFactory.create(slug="t", title="Study T")
+    alice = user_create(username="alice", password=PASSWORD, role=Role.COORDINATOR)
+    StudyMembership.objects.create(study=study, user=alice, role=StaffRole.COORDINATOR)
+    sam = user_create(username="sam", password=PASSWORD, role=Role.STATISTICIAN)
+    StudyMembership.objects.create(study=study, user=sam, role=StaffRole.STATISTICIAN)
+    bob = reader_create(
+        username="bob", password=PASSWORD, seniority=Seniority.SENIOR, years_experience=14
+    )
+    Enrolment.objects.create(study=study, reader=bob)
+    carol = reader_create(
+        username="carol", password=PASSWORD, seniority=Seniority.JUNIOR, years_experience=2
+    )
+    Enrolment.objects.create(study=other, reader=carol)
+    return Personas(study=study, other_study=other, alice=alice, bob=bob, sam=sam, carol=carol)

@@ -1,0 +1,86 @@
+"""The demo builder: accounts as in the seed study, idempotent, passwords kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from fixtures.demo import DEMO_STUDY_SLUG, demo_build, demo_passwords
+from readerstudy.accounts.models import Reader, User
+from readerstudy.studies.models import Study
+
+
+@pytest.mark.django_db
+def test_the_demo_builds_six_readers_of_three_seniorities_twice_without_change(
+    tmp_path: Path,
+) -> None:
+    passwords = demo_passwords(tmp_path / "demo.json")
+    demo_build(passwords=passwords)
+    demo_build(passwords=demo_passwords(tmp_path / "demo.json"))
+    study = Study.objects.get(slug=DEMO_STUDY_SLUG)
+    seniorities = sorted(Reader.objects.values_list("seniority", flat=True))
+    assert seniorities == ["intermediate"] * 2 + ["junior"] * 2 + ["senior"] * 2
+    assert study.enrolments.count() == 6
+    assert list(study.rounds.values_list("index", "assisted")) == [(1, False), (2, True)]
+    assert User.objects.count() == 8
+    assert authenticate(username="coordinator", password=passwords["coordinator"]) is not None
+
+
+@pytest.mark.django_db
+def test_the_demo_command_builds_without_serving(tmp_path: Path, settings: object) -> None:
+    settings.VAR_DIR = tmp_path  # type: ignore[attr-defined]
+    settings.STATIC_ROOT = tmp_path / "static"  # type: ignore[attr-defined]
+    call_command("demo", "--no-serve")
+    assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
+    assert Study.objects.filter(slug=DEMO_STUDY_SLUG).exists()
+
+
+@pytest.mark.worker
+def test_the_demo_serves_login_and_admin_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["VAR_DIR"] = str(tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert demo.poll() is None, demo.stdout.read() if demo.stdout else ""
+                assert time.monotonic() < deadline, "the demo did not come up"
+                time.sleep(0.5)
+        for page in ("/accounts/login/", "/admin/login/"):
+            with urllib.request.urlopen(base + page, timeout=10) as response:
+                assert response.status == 200
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, output
+    assert "Stopped." in output
+    assert "senior1" in output
+    assert "coordinator" in output
