@@ -163,3 +163,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Imports: caps against hostile or mistaken uploads ------------------------------------------
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", default=4 << 30, minimum=1)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", default=16 << 30, minimum=1)
+IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", default=20_000, minimum=1)
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", default=512 << 20, minimum=1)

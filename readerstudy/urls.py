@@ -8,7 +8,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
-from readerstudy.studies.apis import StudyDetailApi, StudyListApi
+from readerstudy.studies.apis import (
+    ImportCreateApi,
+    ImportDetailApi,
+    StudyDetailApi,
+    StudyListApi,
+)
 
 admin.site.site_header = "readerstudy administration"
 admin.site.site_title = "readerstudy"
@@ -16,6 +21,8 @@ admin.site.site_title = "readerstudy"
 api_patterns = [
     path("studies/", StudyListApi.as_view(), name="study-list"),
     path("studies/<slug:slug>/", StudyDetailApi.as_view(), name="study-detail"),
+    path("studies/<slug:slug>/imports/", ImportCreateApi.as_view(), name="import-create"),
+    path("imports/<int:pk>/", ImportDetailApi.as_view(), name="import-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

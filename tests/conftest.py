@@ -4,6 +4,8 @@ Carol reads another study and must see nothing of S."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,8 +27,30 @@ class Personas:
     carol: Reader
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's deliberate slowness protects stored passwords, not tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Path) -> None:
+    """Each test stores files in its own folder, so storage assertions see only their own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def personas(db: None) -> Personas:
+    return _personas_create()
+
+
+@pytest.fixture
+def personas_tx(transactional_db: None) -> Personas:
+    """The personas, committed for real: for tests where several connections must see them."""
+    return _personas_create()
+
+
+def _personas_create() -> Personas:
     study = StudyFactory.create(slug="s", title="Study S")
     other = StudyFactory.create(slug="t", title="Study T")
     alice = user_create(username="alice", password=PASSWORD, role=Role.COORDINATOR)

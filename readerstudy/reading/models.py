@@ -93,6 +93,22 @@ class ReadingSession(models.Model):
         return self.completed_at is not None
 
 
+class CaseView(models.Model):
+    """When the server first showed a case in a session: the start of the time on case."""
+
+    session = models.ForeignKey(ReadingSession, on_delete=models.CASCADE, related_name="views")
+    case = models.ForeignKey("studies.Case", on_delete=models.PROTECT, related_name="+")
+    first_shown_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "case"], name="case_view_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session} saw {self.case_id} at {self.first_shown_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Decision(models.TextChoices):
     BENIGN = "benign", "Benign"
     MALIGNANT = "malignant", "Malignant"

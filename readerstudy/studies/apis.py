@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.accounts.models import User
 from readerstudy.errors import NotFound
-from readerstudy.studies.models import Study
+from readerstudy.studies.models import ImportJob, Study
 from readerstudy.studies.selectors import study_list_visible, study_role_of
+from readerstudy.studies.services import import_job_create, study_require_coordinator
 
 
 class StudyOutput(serializers.ModelSerializer):
@@ -51,3 +53,50 @@ class StudyDetailApi(APIView):
             raise NotFound("No such study.", extra={"slug": slug})
         data: dict[str, Any] = StudyOutput(study, context={"user": user}).data
         return Response(data)
+
+
+def study_visible_or_404(*, user: User, slug: str) -> Study:
+    study = study_list_visible(user=user).filter(slug=slug).first()
+    if study is None:
+        raise NotFound("No such study.", extra={"slug": slug})
+    return study
+
+
+class ImportJobOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
+    study = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = ImportJob
+        fields = (
+            "id", "study", "status", "total_images", "done_images", "errors", "summary",
+            "created_at", "finished_at",
+        )  # fmt: skip
+
+
+class ImportCreateApi(APIView):
+    """Upload a zip (manifest.csv + images); a worker imports it, all or nothing."""
+
+    parser_classes = [MultiPartParser]
+
+    class Input(serializers.Serializer):  # type: ignore[type-arg]
+        archive = serializers.FileField()
+
+    @extend_schema(request={"multipart/form-data": Input}, responses={202: ImportJobOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        user = _user(request)
+        study = study_visible_or_404(user=user, slug=slug)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = import_job_create(study=study, upload=data.validated_data["archive"], actor=user)
+        return Response(ImportJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetailApi(APIView):
+    @extend_schema(responses=ImportJobOutput)
+    def get(self, request: Request, pk: int) -> Response:
+        user = _user(request)
+        job = ImportJob.objects.filter(pk=pk, study__in=study_list_visible(user=user)).first()
+        if job is None:
+            raise NotFound("No such import.")
+        study_require_coordinator(user=user, study=job.study)
+        return Response(ImportJobOutput(job).data)

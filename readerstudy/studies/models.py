@@ -13,12 +13,21 @@ def _new_secret() -> str:
     return secrets.token_hex(32)
 
 
+def _default_reading_cohorts() -> list[str]:
+    return ["internal_test", "external_test"]
+
+
 _LABEL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
 def new_reader_label() -> str:
     """An opaque case label: random, so it says nothing about order, truth or source."""
     return "C-" + "".join(secrets.choice(_LABEL_ALPHABET) for _ in range(7))
+
+
+def new_image_token() -> str:
+    """The opaque id of an image in readers' URLs (primary keys follow the manifest's order)."""
+    return secrets.token_urlsafe(12)
 
 
 class StudyStatus(models.TextChoices):
@@ -44,6 +53,10 @@ class Study(models.Model):
     )
     allow_revisions = models.BooleanField(
         default=False, help_text="Readers may go back and correct a read (kept as a new revision)."
+    )
+    reading_cohorts = models.JSONField(
+        default=_default_reading_cohorts,
+        help_text="The cohorts whose cases readers read (the model's test cohorts by default).",
     )
     collect_features = models.BooleanField(
         default=True, help_text="Show the optional ultrasound feature questions to readers."
@@ -246,6 +259,7 @@ class CaseImage(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="images")
     position = models.PositiveSmallIntegerField(default=0)
+    reader_token = models.CharField(max_length=24, unique=True, default=new_image_token)
     plane = models.CharField(max_length=16, choices=Plane.choices, blank=True)
     source_name = models.CharField(
         max_length=255, blank=True, help_text="The manifest's file name (never shown to readers)."
@@ -253,7 +267,11 @@ class CaseImage(models.Model):
     source_sha256 = models.CharField(
         max_length=64, help_text="Hash of the original file as imported."
     )
-    dicom = models.FileField(upload_to=_image_path, blank=True, help_text="De-identified DICOM.")
+    original = models.FileField(
+        upload_to=_image_path,
+        blank=True,
+        help_text="The de-identified original: DICOM stays DICOM, JPEG/PNG become lossless PNG.",
+    )
     display = models.FileField(upload_to=_image_path, blank=True)
     thumbnail = models.FileField(upload_to=_image_path, blank=True)
     model_input = models.FileField(upload_to=_image_path, blank=True)
@@ -294,3 +312,47 @@ class CaseImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} #{self.position}"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+def _upload_path(instance: ImportJob, filename: str) -> str:
+    return f"imports/{instance.study_id}/{filename}"
+
+
+class ImportJob(models.Model):
+    """An uploaded manifest and images being imported by a worker, with its progress and errors."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="import_jobs")
+    upload = models.FileField(upload_to=_upload_path, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    total_images = models.PositiveIntegerField(default=0)
+    done_images = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="import_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(done_images__lte=F("total_images")), name="import_progress_bounded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.study}: {self.status}"

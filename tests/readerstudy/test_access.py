@@ -78,7 +78,9 @@ def test_the_admin_shows_a_coordinator_only_their_studies(personas: Personas) ->
 
 def test_reads_are_read_only_in_the_admin(personas: Personas) -> None:
     case = CaseFactory.create(study=personas.study)
-    session = ReadingSessionFactory.create(reader=personas.bob, round=RoundFactory.create(study=personas.study))
+    session = ReadingSessionFactory.create(
+        reader=personas.bob, round=RoundFactory.create(study=personas.study)
+    )
     read = ReadFactory.create(session=session, case=case)
     alice = _client("alice")
     assert alice.get(f"/admin/reading/read/{read.pk}/change/").status_code == 200

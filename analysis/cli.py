@@ -1,0 +1,203 @@
+"""Command line: analyse a reads CSV and write results.json, CSV tables and figures.
+
+``python -m analysis --reads FILE.csv --out DIR [--covariance delong|jackknife]
+[--fom auc|sensitivity|specificity]``. Bad input prints one clear message on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+from analysis.mrmc import Covariance, Fom
+from analysis.reads import ReadsData, reads_from_frame
+from analysis.serialize import dump_json
+from analysis.study import StudyResults, analyse_study, mrmc_frames
+
+EXIT_INPUT_ERROR = 2
+
+
+def read_reads_csv(path: Path) -> pd.DataFrame:
+    """Read every column as text (reader, modality and case are labels, "007" stays "007");
+    numbers are parsed later so that a bad value can be reported with its line."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise AnalysisInputError(f"reads file not found: {path}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise AnalysisInputError(f"cannot read {path} as CSV: {exc}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def write_figures(*, data: ReadsData, results: StudyResults, out: Path) -> list[Path]:
+    """Forest plot of ΔAUC, readers' ROC curves; radar and confusion when calls exist."""
+    from analysis import charts  # matplotlib is only imported when figures are wanted
+    from analysis.metrics import confusion
+    from analysis.roc import roc_curve_points
+
+    paths: list[Path] = []
+    if not results.comparisons.empty:
+        table = results.comparisons
+        diff = table["diff"].to_numpy(dtype=float)
+        low = table["ci_low"].to_numpy(dtype=float)
+        high = table["ci_high"].to_numpy(dtype=float)
+        # Plotted as the change from the earlier to the later modality (b − a), so that an
+        # improvement with assistance points right.
+        rows = [
+            charts.ForestRow(label=f"{reader}: {b} − {a}", estimate=-d, ci=(-h, -lo))
+            for reader, a, b, d, lo, h in zip(
+                table["reader"],
+                table["modality_a"],
+                table["modality_b"],
+                diff,
+                low,
+                high,
+                strict=True,
+            )
+        ]
+        paths += charts.forest_chart(
+            rows=rows,
+            stem=out / "forest_delta_auc",
+            xlabel="ΔAUC, later − earlier modality (95% CI)",
+        )
+    curves = {
+        f"{reader} · {modality}": roc_curve_points(truth=data.truth, scores=data.scores[i, j])
+        for i, modality in enumerate(data.modalities)
+        for j, reader in enumerate(data.readers)
+    }
+    points = []
+    if data.decisions is not None:
+        for i, modality in enumerate(data.modalities):
+            for j, reader in enumerate(data.readers):
+                calls = data.decisions[i, j] == 1.0
+                points.append(
+                    charts.OperatingPoint(
+                        reader=reader,
+                        round=modality,
+                        fpr=float(calls[~data.truth].mean()),
+                        tpr=float(calls[data.truth].mean()),
+                    )
+                )
+    colour_keys = {
+        f"{reader} · {modality}": reader for modality in data.modalities for reader in data.readers
+    }
+    paths += charts.roc_chart(
+        curves=curves,
+        points=points,
+        colour_keys=colour_keys,
+        stem=out / "roc",
+        title="Readers' ROC curves (points: binary calls)" if points else "Readers' ROC curves",
+    )
+    if data.decisions is not None:
+        paths += charts.radar_chart(metrics=results.readers, stem=out / "radar")
+        pooled = {
+            modality: confusion(
+                truth=np.tile(data.truth, len(data.readers)), decision=data.decisions[i].reshape(-1)
+            )
+            for i, modality in enumerate(data.modalities)
+        }
+        paths += charts.confusion_chart(matrices=pooled, stem=out / "confusion")
+    return paths
+
+
+def run(
+    *, reads: Path, out: Path, covariance: Covariance, fom: Fom, figures: bool = True
+) -> dict[str, Any]:
+    """Analyse ``reads`` and write everything under ``out``; returns the results.json content."""
+    data = reads_from_frame(read_reads_csv(reads))
+    results = analyse_study(data=data, covariance=covariance, fom=fom)
+    out.mkdir(parents=True, exist_ok=True)
+    results.readers.to_csv(out / "readers.csv", index=False)
+    results.comparisons.to_csv(out / "comparisons.csv", index=False)
+    if results.mrmc is not None:
+        tests, components = mrmc_frames(results.mrmc)
+        tests.to_csv(out / "mrmc.csv", index=False)
+        components.to_csv(out / "mrmc_variance_components.csv", index=False)
+    payload = results.as_json()
+    payload["figures"] = (
+        [p.name for p in write_figures(data=data, results=results, out=out)] if figures else []
+    )
+    dump_json(payload, out / "results.json")
+    return payload
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    """Format a number from results.json; null (undefined) prints as n/a."""
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def _summary(payload: dict[str, Any]) -> str:
+    lines = [
+        f"reader {row['reader']} modality {row['modality']}: AUC {_num(row['auc'])} "
+        f"(SE {_num(row['auc_se'])}, 95% CI {_num(row['auc_ci'][0])} to {_num(row['auc_ci'][1])})"
+        for row in payload["readers"]
+    ]
+    lines += [
+        f"reader {row['reader']} {row['modality_a']} vs {row['modality_b']}: "
+        f"diff {_num(row['diff'])}, z {_num(row['z'])}, p {_num(row['p'])}, "
+        f"95% CI {_num(row['ci'][0])} to {_num(row['ci'][1])}"
+        for row in payload["comparisons"]
+    ]
+    mrmc = payload.get("mrmc")
+    if isinstance(mrmc, dict):
+        rrrc, frrc, rrfc = mrmc["rrrc"], mrmc["frrc"], mrmc["rrfc"]
+        lines.append(
+            f"MRMC ({mrmc['covariance']} covariance, FOM {mrmc['fom']}): "
+            f"RRRC F {_num(rrrc['f'], 5)}, df {_num(rrrc['df1'])}/{_num(rrrc['df2'], 5)}, "
+            f"p {_num(rrrc['p'])}; FRRC chi2 {_num(frrc['chi2'], 5)}, p {_num(frrc['p'])}; "
+            f"RRFC F {_num(rrfc['f'], 5)}, df {_num(rrfc['df1'])}/{_num(rrfc['df2'])}, "
+            f"p {_num(rrfc['p'])}"
+        )
+    lines += [f"note: {note}" for note in payload["notes"]]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="ROC/DeLong, reader metrics and Obuchowski-Rockette MRMC analysis of a reader study.",
+    )
+    parser.add_argument(
+        "--reads",
+        type=Path,
+        required=True,
+        help="CSV: reader, modality, case, truth, score[, decision]",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output folder (created if missing)"
+    )
+    parser.add_argument("--covariance", choices=("delong", "jackknife"), default="delong")
+    parser.add_argument("--fom", choices=("auc", "sensitivity", "specificity"), default="auc")
+    parser.add_argument("--no-figures", action="store_true", help="skip the PNG/SVG figures")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 bad input; argparse also uses 2)."""
+    args = build_parser().parse_args(argv)
+    try:
+        payload = run(
+            reads=args.reads,
+            out=args.out,
+            covariance=cast(Covariance, args.covariance),
+            fom=cast(Fom, args.fom),
+            figures=not args.no_figures,
+        )
+    except AnalysisInputError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except OSError as exc:
+        # An unreadable input or unwritable output folder is the caller's to fix, not a crash.
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    print(_summary(payload))
+    print(f"wrote {args.out / 'results.json'}")
+    return 0

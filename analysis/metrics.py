@@ -1,0 +1,300 @@
+"""Diagnostic metrics of binary calls with their CIs, and each reader's change between rounds.
+
+statsmodels supplies the Wilson intervals, Cohen's kappa with its Fleiss–Cohen–Everitt SE and
+McNemar's test; what is written here is the reader-study bookkeeping around them (binary AUC
+as the seed paper reports it, the McNemar exact/asymptotic rule, per-reader tables, seniority
+means), which no library provides. The model alone is in ``analysis.model``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.inter_rater import cohens_kappa
+from statsmodels.stats.proportion import proportion_confint
+
+from analysis.errors import AnalysisInputError
+from analysis.roc import (
+    AucResult,
+    PairedDelongResult,
+    as_truth,
+    auc_delong,
+    delong_paired_test,
+    normal_ci,
+)
+
+CI_METHOD = "wilson"
+MCNEMAR_EXACT_BELOW = 25
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """successes/total with a Wilson score interval (Wilson 1927)."""
+
+    estimate: float
+    successes: int
+    total: int
+    ci: tuple[float, float]
+    method: str = CI_METHOD
+
+
+@dataclass(frozen=True)
+class ConfusionMatrix:
+    """Counts of a binary call against truth; ``as_array`` rows = truth, columns = call."""
+
+    tp: int
+    fn: int
+    fp: int
+    tn: int
+
+    def as_array(self) -> NDArray[np.int64]:
+        return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class KappaResult:
+    """Cohen's kappa with the Fleiss, Cohen & Everitt (1969) large-sample SE and a normal CI."""
+
+    kappa: float
+    se: float
+    ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class BinaryMetrics:
+    """Everything Tables 2 and 3 of the seed report for one set of binary calls."""
+
+    n: int
+    confusion: ConfusionMatrix
+    accuracy: Proportion
+    sensitivity: Proportion
+    specificity: Proportion
+    ppv: Proportion
+    npv: Proportion
+    f1: float
+    kappa: KappaResult
+    binary_auc: AucResult
+    time_mean: float | None
+    time_median: float | None
+
+
+@dataclass(frozen=True)
+class McNemarResult:
+    """McNemar test on paired correct/incorrect calls; ``method`` says which variant ran."""
+
+    lost: int
+    gained: int
+    statistic: float
+    p: float
+    method: str
+
+
+@dataclass(frozen=True)
+class ProportionChange:
+    """A paired proportion before and after; ``diff = after − before``."""
+
+    before: float
+    after: float
+    diff: float
+    test: McNemarResult
+
+
+@dataclass(frozen=True)
+class RoundChange:
+    """One reader's change between two rounds; AUC diff is after − before (paired DeLong)."""
+
+    auc: PairedDelongResult | None
+    sensitivity: ProportionChange
+    specificity: ProportionChange
+
+
+def _as_decision(decision: ArrayLike, n: int) -> NDArray[np.bool_]:
+    values = np.asarray(decision, dtype=np.float64)
+    if values.shape != (n,) or not np.all(np.isin(values, (0.0, 1.0))):
+        raise AnalysisInputError(f"decisions must be 0 or 1, one per case ({n})")
+    return values == 1.0
+
+
+def wilson_proportion(*, successes: int, total: int, level: float = 0.95) -> Proportion:
+    """Proportion with Wilson's score interval (Wilson 1927, via statsmodels ``proportion_confint``)."""
+    if total == 0:
+        return Proportion(float("nan"), 0, 0, (float("nan"), float("nan")))
+    low, high = proportion_confint(successes, total, alpha=1.0 - level, method=CI_METHOD)
+    return Proportion(successes / total, int(successes), int(total), (float(low), float(high)))
+
+
+def confusion(*, truth: ArrayLike, decision: ArrayLike) -> ConfusionMatrix:
+    """Confusion matrix of 0/1 calls against 0/1 truth (positive = malignant)."""
+    positive = as_truth(truth)
+    called = _as_decision(decision, positive.size)
+    return ConfusionMatrix(
+        tp=int(np.sum(positive & called)),
+        fn=int(np.sum(positive & ~called)),
+        fp=int(np.sum(~positive & called)),
+        tn=int(np.sum(~positive & ~called)),
+    )
+
+
+def kappa_against_truth(*, table: ConfusionMatrix, level: float = 0.95) -> KappaResult:
+    """Cohen's kappa (1960) of calls vs truth; SE of Fleiss, Cohen & Everitt 1969 (statsmodels).
+
+    Undefined (NaN) when chance agreement is 1, i.e. truth and calls are one constant class.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = cohens_kappa(table.as_array(), return_results=True)
+    kappa, se = float(result.kappa), float(result.std_kappa)
+    if not np.isfinite(kappa):
+        return KappaResult(float("nan"), float("nan"), (float("nan"), float("nan")))
+    return KappaResult(kappa, se, normal_ci(estimate=kappa, se=se, level=level, clip=False))
+
+
+def binary_metrics(
+    *,
+    truth: ArrayLike,
+    decision: ArrayLike,
+    reading_time: ArrayLike | None = None,
+    level: float = 0.95,
+) -> BinaryMetrics:
+    """Accuracy, sensitivity, specificity, PPV, NPV (Wilson CIs), F1, kappa, binary AUC, times.
+
+    The binary AUC is the empirical AUC of the 0/1 calls, which equals (sens + spec)/2 — the
+    figure the seed paper reports — and carries a DeLong SE (DeLong et al. 1988).
+    """
+    table = confusion(truth=truth, decision=decision)
+    n = table.tp + table.fn + table.fp + table.tn
+    f1_den = 2 * table.tp + table.fp + table.fn
+    times = None if reading_time is None else np.asarray(reading_time, dtype=np.float64)
+    return BinaryMetrics(
+        n=n,
+        confusion=table,
+        accuracy=wilson_proportion(successes=table.tp + table.tn, total=n, level=level),
+        sensitivity=wilson_proportion(successes=table.tp, total=table.tp + table.fn, level=level),
+        specificity=wilson_proportion(successes=table.tn, total=table.tn + table.fp, level=level),
+        ppv=wilson_proportion(successes=table.tp, total=table.tp + table.fp, level=level),
+        npv=wilson_proportion(successes=table.tn, total=table.tn + table.fn, level=level),
+        f1=2 * table.tp / f1_den if f1_den else float("nan"),
+        kappa=kappa_against_truth(table=table, level=level),
+        binary_auc=auc_delong(
+            truth=truth, scores=np.asarray(decision, dtype=np.float64), level=level
+        ),
+        time_mean=float(np.mean(times)) if times is not None and times.size else None,
+        time_median=float(np.median(times)) if times is not None and times.size else None,
+    )
+
+
+def mcnemar_paired(*, correct_before: ArrayLike, correct_after: ArrayLike) -> McNemarResult:
+    """McNemar's test (1947) of paired correctness; exact binomial when discordant pairs < 25.
+
+    The rule follows common practice (e.g. SAS, Fagerland et al. 2013): below 25 discordant pairs
+    the chi-square approximation is poor, so the exact conditional binomial test is used;
+    otherwise chi-square with Edwards' continuity correction. Both via statsmodels ``mcnemar``.
+    """
+    before = np.asarray(correct_before, dtype=bool)
+    after = np.asarray(correct_after, dtype=bool)
+    lost = int(np.sum(before & ~after))
+    gained = int(np.sum(~before & after))
+    if lost + gained == 0:
+        return McNemarResult(0, 0, 0.0, 1.0, "no discordant pairs")
+    table = [[int(np.sum(before & after)), lost], [gained, int(np.sum(~before & ~after))]]
+    exact = lost + gained < MCNEMAR_EXACT_BELOW
+    result = mcnemar(table, exact=exact, correction=True)
+    method = "exact binomial" if exact else "chi-square with continuity correction"
+    return McNemarResult(lost, gained, float(result.statistic), float(result.pvalue), method)
+
+
+def round_change(
+    *,
+    truth: ArrayLike,
+    decision_before: ArrayLike,
+    decision_after: ArrayLike,
+    scores_before: ArrayLike | None = None,
+    scores_after: ArrayLike | None = None,
+    level: float = 0.95,
+) -> RoundChange:
+    """A reader's change between rounds on the same cases: ΔAUC (paired DeLong), Δsens, Δspec.
+
+    ΔAUC uses the confidence scores when given, else the 0/1 calls (binary AUC).
+    Δsensitivity/Δspecificity are tested by ``mcnemar_paired`` on the positive/negative cases.
+    """
+    positive = as_truth(truth)
+    before = _as_decision(decision_before, positive.size)
+    after = _as_decision(decision_after, positive.size)
+    a = np.asarray(scores_after if scores_after is not None else after, dtype=np.float64)
+    b = np.asarray(scores_before if scores_before is not None else before, dtype=np.float64)
+    auc = delong_paired_test(truth=positive, scores_a=a, scores_b=b, level=level)
+
+    def change(mask: NDArray[np.bool_], correct_call: bool) -> ProportionChange:
+        right_before = before[mask] == correct_call
+        right_after = after[mask] == correct_call
+        p_before, p_after = float(right_before.mean()), float(right_after.mean())
+        test = mcnemar_paired(correct_before=right_before, correct_after=right_after)
+        return ProportionChange(p_before, p_after, p_after - p_before, test)
+
+    return RoundChange(
+        auc=auc, sensitivity=change(positive, True), specificity=change(~positive, False)
+    )
+
+
+def metrics_row(metrics: BinaryMetrics) -> dict[str, float | int | str | None]:
+    """Flatten ``BinaryMetrics`` into one CSV-friendly row."""
+    row: dict[str, float | int | str | None] = {"n": metrics.n}
+    for name in ("accuracy", "sensitivity", "specificity", "ppv", "npv"):
+        value: Proportion = getattr(metrics, name)
+        row[name] = value.estimate
+        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = value.ci
+    row["ci_method"] = CI_METHOD
+    row["f1"] = metrics.f1
+    row["kappa"] = metrics.kappa.kappa
+    row["kappa_se"] = metrics.kappa.se
+    row["kappa_ci_low"], row["kappa_ci_high"] = metrics.kappa.ci
+    row["binary_auc"] = metrics.binary_auc.auc
+    row["binary_auc_ci_low"], row["binary_auc_ci_high"] = metrics.binary_auc.ci
+    table = metrics.confusion
+    row.update(tp=table.tp, fn=table.fn, fp=table.fp, tn=table.tn)
+    row["time_mean"], row["time_median"] = metrics.time_mean, metrics.time_median
+    return row
+
+
+def reader_metrics_frame(*, reads: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """One row per reader and modality (round) from reads with reader, modality, case, truth,
+    decision and optionally score (AUC from the confidence) and reading_time columns."""
+    rows = []
+    for (reader, modality), group in reads.groupby(["reader", "modality"], sort=True):
+        metrics = binary_metrics(
+            truth=group["truth"].to_numpy(),
+            decision=group["decision"].to_numpy(),
+            reading_time=group["reading_time"].to_numpy() if "reading_time" in group else None,
+            level=level,
+        )
+        row: dict[str, float | int | str | None] = {
+            "reader": str(reader),
+            "modality": str(modality),
+        }
+        if "score" in group:
+            auc = auc_delong(
+                truth=group["truth"].to_numpy(), scores=group["score"].to_numpy(), level=level
+            )
+            row.update(auc=auc.auc, auc_se=auc.se, auc_ci_low=auc.ci[0], auc_ci_high=auc.ci[1])
+        row.update(metrics_row(metrics))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seniority_means(*, metrics: pd.DataFrame, seniority: Mapping[str, str]) -> pd.DataFrame:
+    """Mean of each numeric metric per seniority group and modality (seed: senior/intermediate/junior)."""
+    unknown = sorted(set(metrics["reader"]) - set(seniority))
+    if unknown:
+        raise AnalysisInputError(f"no seniority for reader(s): {', '.join(unknown)}")
+    frame = metrics.assign(seniority=metrics["reader"].map(seniority))
+    numeric = [
+        c for c in frame.columns if c not in ("reader", "modality", "seniority", "ci_method")
+    ]
+    means = frame.groupby(["seniority", "modality"], sort=True)[numeric].mean(numeric_only=True)
+    return means.assign(n_readers=frame.groupby(["seniority", "modality"]).size()).reset_index()

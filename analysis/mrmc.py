@@ -1,0 +1,385 @@
+"""Obuchowski–Rockette MRMC analysis with Hillis degrees of freedom (RRRC, FRRC, RRFC).
+
+Written by hand because no Python library implements it (the references are R's MRMCaov and
+RJafroc, whose published Van Dyke results the tests reproduce). Figures of merit are the
+empirical AUC, sensitivity and specificity; the error covariance comes from DeLong's structural
+components or from the case jackknife. For sensitivity and specificity the "DeLong" covariance
+is the covariance of proportions — the sample covariance of the 0/1 calls over the positive
+(resp. negative) cases divided by their number — which is what DeLong's method reduces to for
+a figure of merit that is a U-statistic of degree one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from analysis.errors import AnalysisInputError
+from analysis.roc import as_truth, delong_components, normal_ci
+
+Fom = Literal["auc", "sensitivity", "specificity"]
+Covariance = Literal["delong", "jackknife"]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class FomComponents:
+    """Per-case contributions to k figures of merit: ``fom[r] = positive[r].mean()``.
+
+    For the AUC these are DeLong's V10/V01; for sensitivity the 0/1 calls on positive cases
+    (negatives carry the constant FOM); for specificity the reverse.
+    """
+
+    fom: FloatArray
+    positive: FloatArray
+    negative: FloatArray
+    # Which classes carry information (a binary FOM ignores one class); a class that does
+    # needs two cases before any case-sampling variance can be estimated.
+    informative: tuple[bool, bool] = (True, True)
+
+
+@dataclass(frozen=True)
+class VarianceComponents:
+    """OR variance components (Obuchowski & Rockette 1995; Hillis 2007 notation)."""
+
+    var_r: float
+    var_tr: float
+    cov1: float
+    cov2: float
+    cov3: float
+    var_error: float
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its standard error, degrees of freedom (None = normal) and CI."""
+
+    estimate: float
+    se: float
+    df: float | None
+    ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class PairTest:
+    """``diff = fom(modality_a) − fom(modality_b)`` with its test (t, or z when df is None)."""
+
+    modality_a: str
+    modality_b: str
+    diff: float
+    se: float
+    df: float | None
+    statistic: float
+    p: float
+    ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class OverallTest:
+    """The global test of equal modality FOMs: F (RRRC, RRFC) or chi-square (FRRC)."""
+
+    statistic: float
+    df1: float
+    df2: float | None
+    p: float
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One of RRRC, FRRC, RRFC: overall test, modality-pair differences, per-modality CIs."""
+
+    test: OverallTest
+    pairs: list[PairTest]
+    modality_fom: dict[str, Interval]
+
+
+@dataclass(frozen=True)
+class MrmcResult:
+    """The full OR analysis; ``fom[t, r]`` is modality t, reader r."""
+
+    covariance: Covariance
+    fom_name: Fom
+    modalities: list[str]
+    readers: list[str]
+    fom: FloatArray
+    error_covariance: FloatArray
+    var_components: VarianceComponents
+    rrrc: Analysis
+    frrc: Analysis
+    rrfc: Analysis
+    reader_differences: dict[str, list[PairTest]]
+
+
+def fom_components(*, truth: ArrayLike, ratings: ArrayLike, fom: Fom) -> FomComponents:
+    """Per-case contributions of the chosen FOM for each row of ``ratings`` (k, cases).
+
+    AUC: DeLong, DeLong & Clarke-Pearson 1988 via Sun & Xu 2014 (``analysis.roc``).
+    Sensitivity/specificity: ``ratings`` must be 0/1 calls.
+    """
+    truth = as_truth(truth)
+    ratings = np.atleast_2d(np.asarray(ratings, dtype=np.float64))
+    if fom == "auc":
+        parts = delong_components(truth=truth, scores=ratings)
+        return FomComponents(fom=parts.auc, positive=parts.v10, negative=parts.v01)
+    if not np.all(np.isin(ratings, (0.0, 1.0))):
+        raise AnalysisInputError(f"{fom} needs 0/1 decisions, not continuous scores")
+    pos = ratings[:, truth]
+    neg = 1.0 - ratings[:, ~truth]
+    if fom == "sensitivity":
+        value = pos.mean(axis=1)
+        return FomComponents(
+            fom=value,
+            positive=pos,
+            negative=np.repeat(value[:, None], neg.shape[1], 1),
+            informative=(True, False),
+        )
+    if fom == "specificity":
+        value = neg.mean(axis=1)
+        return FomComponents(
+            fom=value,
+            positive=np.repeat(value[:, None], pos.shape[1], 1),
+            negative=neg,
+            informative=(False, True),
+        )
+    raise AnalysisInputError(f"unknown figure of merit '{fom}' (auc, sensitivity, specificity)")
+
+
+def fom_covariance(*, components: FomComponents, method: Covariance) -> FloatArray:
+    """Case-sampling covariance of the k FOMs.
+
+    ``delong``: S10/m + S01/n (DeLong et al. 1988); for a binary FOM the covariance of
+    proportions. ``jackknife``: (c − 1)/c · Σ (θ₍ₖ₎ − θ̄)(θ₍ₖ₎ − θ̄)ᵀ over the c leave-one-case-out
+    estimates (Efron 1982), which for these FOMs follow exactly from the per-case contributions:
+    dropping positive i gives (m·θ − P_i)/(m − 1), dropping negative j gives (n·θ − N_j)/(n − 1).
+    """
+    pos, neg, fom = components.positive, components.negative, components.fom
+    m, n = pos.shape[1], neg.shape[1]
+    k = fom.size
+    if method not in ("delong", "jackknife"):
+        raise AnalysisInputError(f"unknown covariance method '{method}' (delong, jackknife)")
+    if any(used and size < 2 for used, size in zip(components.informative, (m, n), strict=True)):
+        return np.full((k, k), np.nan)
+    if method == "delong":
+        zero = np.zeros((k, k))
+        s10 = np.atleast_2d(np.cov(pos)) if components.informative[0] else zero
+        s01 = np.atleast_2d(np.cov(neg)) if components.informative[1] else zero
+        return np.asarray(s10 / m + s01 / n, dtype=np.float64)
+    # A class of one case is never informative here, and dropping it leaves the FOM unchanged.
+    drop_pos = (m * fom[:, None] - pos) / (m - 1) if m > 1 else np.repeat(fom[:, None], m, 1)
+    drop_neg = (n * fom[:, None] - neg) / (n - 1) if n > 1 else np.repeat(fom[:, None], n, 1)
+    pseudo = np.concatenate([drop_pos, drop_neg], axis=1)
+    c = pseudo.shape[1]
+    centred = pseudo - pseudo.mean(axis=1, keepdims=True)
+    return np.asarray((c - 1) / c * centred @ centred.T, dtype=np.float64)
+
+
+def _mean_covariances(cov: FloatArray, t: int, r: int) -> tuple[float, float, float, float]:
+    """Average Var, Cov1 (same reader), Cov2 (same modality), Cov3 (neither) of a (t·r)² matrix."""
+    c = cov.reshape(t, r, t, r)
+    same_t = np.eye(t, dtype=bool)[:, None, :, None]
+    same_r = np.eye(r, dtype=bool)[None, :, None, :]
+    var = float(c[same_t & same_r].mean())
+    cov1 = float(c[~same_t & same_r].mean()) if t > 1 else float("nan")
+    cov2 = float(c[same_t & ~same_r].mean()) if r > 1 else float("nan")
+    cov3 = float(c[~same_t & ~same_r].mean()) if t > 1 and r > 1 else float("nan")
+    return var, cov1, cov2, cov3
+
+
+def _t_interval(estimate: float, se: float, df: float, level: float) -> Interval:
+    if not (np.isfinite(se) and np.isfinite(df) and df > 0):
+        return Interval(estimate, se, df, (float("nan"), float("nan")))
+    half = float(stats.t.ppf(0.5 + level / 2.0, df)) * se
+    return Interval(estimate, se, df, (estimate - half, estimate + half))
+
+
+def _pair(a: str, b: str, diff: float, se: float, df: float | None, level: float) -> PairTest:
+    statistic = diff / se if se > 0 else float("nan")
+    if df is None:
+        p = float(2 * stats.norm.sf(abs(statistic)))
+        ci = normal_ci(estimate=diff, se=se, level=level, clip=False)
+    else:
+        p = float(2 * stats.t.sf(abs(statistic), df))
+        ci = _t_interval(diff, se, df, level).ci
+    return PairTest(a, b, diff, se, df, float(statistic), p, ci)
+
+
+def _safe_div(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else float("nan")
+
+
+def or_analysis(
+    *,
+    fom: FloatArray,
+    covariance: FloatArray,
+    modalities: list[str],
+    readers: list[str],
+    level: float = 0.95,
+    covariance_method: Covariance = "delong",
+    fom_name: Fom = "auc",
+) -> MrmcResult:
+    """Obuchowski–Rockette analysis of a (modalities × readers) FOM matrix and its covariance.
+
+    Sources: Obuchowski & Rockette 1995 (Commun. Stat. Simul. 24:285); denominator df of
+    Hillis 2007 (Stat. Med. 26:596), ddf = [MS(T×R) + r·max(Cov2 − Cov3, 0)]² /
+    {MS(T×R)²/[(t − 1)(r − 1)]}; FRRC, RRFC and single-modality intervals as in Hillis,
+    Berbaum & Metz 2008 (Acad. Radiol. 15:647) and RJafroc/MRMCaov. Pairwise differences with
+    more than two modalities use the overall error term, as those packages do.
+    """
+    t, r = fom.shape
+    if t < 2:
+        raise AnalysisInputError("MRMC analysis needs at least two modalities")
+    if r < 2:
+        raise AnalysisInputError("MRMC analysis needs at least two readers")
+    var, cov1, cov2, cov3 = _mean_covariances(covariance, t, r)
+    modality_mean = fom.mean(axis=1)
+    reader_mean = fom.mean(axis=0)
+    grand = float(fom.mean())
+    ms_t = float(r * np.sum((modality_mean - grand) ** 2) / (t - 1))
+    ms_r = float(t * np.sum((reader_mean - grand) ** 2) / (r - 1))
+    interaction = fom - modality_mean[:, None] - reader_mean[None, :] + grand
+    ms_tr = float(np.sum(interaction**2) / ((t - 1) * (r - 1)))
+    var_tr = ms_tr - var + cov1 + cov2 - cov3
+    components = VarianceComponents(
+        var_r=(ms_r - ms_tr) / t - cov1 + cov3,
+        var_tr=var_tr,
+        cov1=cov1,
+        cov2=cov2,
+        cov3=cov3,
+        var_error=var,
+    )
+    df1 = float(t - 1)
+    pairs = list(combinations(range(t), 2))
+
+    # Random readers and cases: Hillis's denominator with the max(·, 0) constraint.
+    rrrc_den = ms_tr + r * max(cov2 - cov3, 0.0)
+    rrrc_f = _safe_div(ms_t, rrrc_den)
+    rrrc_df2 = _safe_div(rrrc_den**2, ms_tr**2 / ((t - 1) * (r - 1)))
+    rrrc_se = float(np.sqrt(2.0 * rrrc_den / r))
+    # Fixed readers, random cases: chi-square with the covariance-based error term.
+    frrc_den = var - cov1 + (r - 1) * (cov2 - cov3)
+    frrc_chi2 = _safe_div((t - 1) * ms_t, frrc_den)
+    frrc_se = float(np.sqrt(2.0 * frrc_den / r)) if frrc_den > 0 else float("nan")
+    # Random readers, fixed cases: the conventional two-way ANOVA F.
+    rrfc_df2 = float((t - 1) * (r - 1))
+    rrfc_se = float(np.sqrt(2.0 * ms_tr / r))
+
+    rrrc_single, frrc_single, rrfc_single = {}, {}, {}
+    for i, name in enumerate(modalities):
+        block = covariance[i * r : (i + 1) * r, i * r : (i + 1) * r]
+        var_i = float(np.diag(block).mean())
+        cov2_i = float(block[~np.eye(r, dtype=bool)].mean())
+        ms_r_i = float(np.sum((fom[i] - modality_mean[i]) ** 2) / (r - 1))
+        den_i = ms_r_i + r * max(cov2_i, 0.0)
+        df_i = _safe_div(den_i**2, ms_r_i**2 / (r - 1))
+        estimate = float(modality_mean[i])
+        rrrc_single[name] = _t_interval(estimate, float(np.sqrt(den_i / r)), df_i, level)
+        se_fixed = float(np.sqrt(max((var_i + (r - 1) * cov2_i) / r, 0.0)))
+        frrc_single[name] = Interval(
+            estimate,
+            se_fixed,
+            None,
+            normal_ci(estimate=estimate, se=se_fixed, level=level, clip=False),
+        )
+        rrfc_single[name] = _t_interval(estimate, float(np.sqrt(ms_r_i / r)), float(r - 1), level)
+
+    def pair_tests(se: float, df: float | None) -> list[PairTest]:
+        return [
+            _pair(
+                modalities[a],
+                modalities[b],
+                float(modality_mean[a] - modality_mean[b]),
+                se,
+                df,
+                level,
+            )
+            for a, b in pairs
+        ]
+
+    rrrc = Analysis(
+        OverallTest(rrrc_f, df1, rrrc_df2, _f_sf(rrrc_f, df1, rrrc_df2)),
+        pair_tests(rrrc_se, rrrc_df2),
+        rrrc_single,
+    )
+    frrc = Analysis(
+        OverallTest(
+            frrc_chi2,
+            df1,
+            None,
+            float(stats.chi2.sf(frrc_chi2, df1)) if np.isfinite(frrc_chi2) else float("nan"),
+        ),
+        pair_tests(frrc_se, None),
+        frrc_single,
+    )
+    rrfc_f = _safe_div(ms_t, ms_tr)
+    rrfc = Analysis(
+        OverallTest(rrfc_f, df1, rrfc_df2, _f_sf(rrfc_f, df1, rrfc_df2)),
+        pair_tests(rrfc_se, rrfc_df2),
+        rrfc_single,
+    )
+
+    # Each reader alone, cases random: the paired test with that reader's own covariances.
+    reader_differences: dict[str, list[PairTest]] = {}
+    for j, reader in enumerate(readers):
+        tests = []
+        for a, b in pairs:
+            ka, kb = a * r + j, b * r + j
+            variance = covariance[ka, ka] + covariance[kb, kb] - 2 * covariance[ka, kb]
+            se = float(np.sqrt(variance)) if variance > 1e-15 else float("nan")
+            tests.append(
+                _pair(modalities[a], modalities[b], float(fom[a, j] - fom[b, j]), se, None, level)
+            )
+        reader_differences[reader] = tests
+
+    return MrmcResult(
+        covariance=covariance_method,
+        fom_name=fom_name,
+        modalities=list(modalities),
+        readers=list(readers),
+        fom=fom,
+        error_covariance=covariance,
+        var_components=components,
+        rrrc=rrrc,
+        frrc=frrc,
+        rrfc=rrfc,
+        reader_differences=reader_differences,
+    )
+
+
+def _f_sf(f: float, df1: float, df2: float) -> float:
+    if not (np.isfinite(f) and np.isfinite(df2) and df2 > 0):
+        return float("nan")
+    return float(stats.f.sf(f, df1, df2))
+
+
+def mrmc(
+    *,
+    truth: NDArray[np.bool_],
+    ratings: FloatArray,
+    modalities: list[str],
+    readers: list[str],
+    fom: Fom = "auc",
+    covariance: Covariance = "delong",
+    level: float = 0.95,
+) -> MrmcResult:
+    """OR MRMC analysis from ratings[t, r, c] (modality, reader, case) and the case truth.
+
+    Combines ``fom_components``, ``fom_covariance`` and ``or_analysis`` (see their sources).
+    """
+    ratings = np.asarray(ratings, dtype=np.float64)
+    t, r, c = ratings.shape
+    parts = fom_components(truth=truth, ratings=ratings.reshape(t * r, c), fom=fom)
+    cov = fom_covariance(components=parts, method=covariance)
+    return or_analysis(
+        fom=parts.fom.reshape(t, r),
+        covariance=cov,
+        modalities=modalities,
+        readers=readers,
+        level=level,
+        covariance_method=covariance,
+        fom_name=fom,
+    )

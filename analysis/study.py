@@ -1,0 +1,299 @@
+"""The whole analysis of a fully crossed reader study, from validated reads to one result object.
+
+Shared by the CLI and the web adapter so that both report the same numbers: per-reader AUCs,
+paired comparisons between modalities (DeLong; McNemar for sensitivity and specificity when
+binary calls exist), binary metrics, and the OR MRMC analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+from analysis.metrics import (
+    CI_METHOD,
+    MCNEMAR_EXACT_BELOW,
+    binary_metrics,
+    mcnemar_paired,
+    metrics_row,
+)
+from analysis.mrmc import Analysis, Covariance, Fom, MrmcResult, mrmc
+from analysis.reads import ReadsData
+from analysis.roc import delong_components, normal_ci, paired_from_components
+from analysis.serialize import jsonable
+
+METHODS = {
+    "auc": "empirical (Mann-Whitney) AUC, ties count one half",
+    "auc_se": "DeLong et al. 1988, Sun & Xu 2014 algorithm",
+    "auc_ci": "normal (Wald) interval on the DeLong SE, clipped to [0, 1] (pROC)",
+    "comparison": "paired DeLong test, two-sided; diff = modality_a - modality_b",
+    "proportion_ci": f"{CI_METHOD} score interval",
+    "mcnemar": (
+        f"exact binomial when discordant pairs < {MCNEMAR_EXACT_BELOW}, "
+        "else chi-square with continuity correction"
+    ),
+    "kappa_se": "Fleiss, Cohen & Everitt 1969",
+    "mrmc": "Obuchowski-Rockette, Hillis 2007 denominator df; pairwise diff = a - b",
+}
+
+
+@dataclass
+class StudyResults:
+    """Frames for CSV export plus the MRMC result; ``as_json`` gives results.json."""
+
+    data: ReadsData
+    readers: pd.DataFrame
+    comparisons: pd.DataFrame
+    mrmc: MrmcResult | None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "input": {
+                    "readers": self.data.readers,
+                    "modalities": self.data.modalities,
+                    "cases": len(self.data.cases),
+                    "positive": self.data.n_positive,
+                    "negative": self.data.n_negative,
+                    "decisions": self.data.decisions is not None,
+                },
+                "methods": METHODS,
+                "readers": _records_with_ci(self.readers),
+                "comparisons": _records_with_ci(self.comparisons),
+                "mrmc": mrmc_json(self.mrmc) if self.mrmc is not None else None,
+                "notes": self.notes,
+            }
+        )
+
+
+def _records_with_ci(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with every ``x_ci_low``/``x_ci_high`` pair folded into ``x_ci: [low, high]``."""
+    records = []
+    for row in frame.to_dict(orient="records"):
+        out: dict[str, Any] = {}
+        for name, value in row.items():
+            key = str(name)
+            if key == "ci_high" or key.endswith("_ci_high"):
+                continue
+            if key == "ci_low" or key.endswith("_ci_low"):
+                stem = key[: -len("_low")]
+                out[stem] = [value, row[f"{stem}_high"]]
+            else:
+                out[key] = value
+        records.append(out)
+    return records
+
+
+def _analysis_json(analysis: Analysis, kind: str, two: bool) -> dict[str, Any]:
+    test = analysis.test
+    out: dict[str, Any] = (
+        {"chi2": test.statistic, "df": test.df1, "p": test.p}
+        if kind == "frrc"
+        else {"f": test.statistic, "df1": test.df1, "df2": test.df2, "p": test.p}
+    )
+    first = analysis.pairs[0]
+    out["diff"] = first.diff if two else None
+    out["se"] = first.se if two else None
+    out["ci"] = list(first.ci) if two else None
+    out["pairs"] = analysis.pairs
+    return out
+
+
+def mrmc_json(result: MrmcResult) -> dict[str, Any]:
+    """The ``mrmc`` block of results.json."""
+    two = len(result.modalities) == 2
+    modality_fom = {
+        name: {
+            "estimate": result.rrrc.modality_fom[name].estimate,
+            "rrrc": result.rrrc.modality_fom[name],
+            "frrc": result.frrc.modality_fom[name],
+            "rrfc": result.rrfc.modality_fom[name],
+        }
+        for name in result.modalities
+    }
+    return {
+        "covariance": result.covariance,
+        "fom": result.fom_name,
+        "modalities": result.modalities,
+        "modality_fom": modality_fom,
+        "reader_fom": [
+            {"reader": reader, "modality": modality, "fom": result.fom[i, j]}
+            for i, modality in enumerate(result.modalities)
+            for j, reader in enumerate(result.readers)
+        ],
+        "var_components": result.var_components,
+        "rrrc": _analysis_json(result.rrrc, "rrrc", two),
+        "frrc": _analysis_json(result.frrc, "frrc", two),
+        "rrfc": _analysis_json(result.rrfc, "rrfc", two),
+        "reader_differences": [
+            {"reader": reader, **jsonable(test)}
+            for reader, tests in result.reader_differences.items()
+            for test in tests
+        ],
+    }
+
+
+def analyse_study(
+    *, data: ReadsData, covariance: Covariance = "delong", fom: Fom = "auc", level: float = 0.95
+) -> StudyResults:
+    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis."""
+    t, r, c = data.scores.shape
+    truth = data.truth
+    if fom != "auc" and data.decisions is None:
+        raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
+    components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
+    cov = components.covariance
+    reader_rows = []
+    for i, modality in enumerate(data.modalities):
+        for j, reader in enumerate(data.readers):
+            k = i * r + j
+            se = float(np.sqrt(cov[k, k]))
+            auc = float(components.auc[k])
+            low, high = normal_ci(estimate=auc, se=se, level=level)
+            row: dict[str, Any] = {
+                "reader": reader,
+                "modality": modality,
+                "auc": auc,
+                "auc_se": se,
+                "auc_ci_low": low,
+                "auc_ci_high": high,
+                "n_cases": c,
+            }
+            if data.decisions is not None:
+                row.update(
+                    metrics_row(
+                        binary_metrics(truth=truth, decision=data.decisions[i, j], level=level)
+                    )
+                )
+            reader_rows.append(row)
+
+    comparison_rows = []
+    for a, b in combinations(range(t), 2):
+        for j, reader in enumerate(data.readers):
+            test = paired_from_components(
+                components=components, index_a=a * r + j, index_b=b * r + j, level=level
+            )
+            row = {
+                "reader": reader,
+                "modality_a": data.modalities[a],
+                "modality_b": data.modalities[b],
+                "auc_a": test.auc_a,
+                "auc_b": test.auc_b,
+                "diff": test.diff,
+                "se": test.se,
+                "z": test.z,
+                "p": test.p,
+                "ci_low": test.ci[0],
+                "ci_high": test.ci[1],
+            }
+            if data.decisions is not None:
+                for name, mask in (("sensitivity", truth), ("specificity", ~truth)):
+                    right_a = data.decisions[a, j, mask] == (1.0 if name == "sensitivity" else 0.0)
+                    right_b = data.decisions[b, j, mask] == (1.0 if name == "sensitivity" else 0.0)
+                    mc = mcnemar_paired(correct_before=right_a, correct_after=right_b)
+                    row[f"{name}_a"] = float(right_a.mean())
+                    row[f"{name}_b"] = float(right_b.mean())
+                    row[f"{name}_diff"] = float(right_a.mean() - right_b.mean())
+                    row[f"{name}_p"] = mc.p
+                    row[f"{name}_test"] = mc.method
+            comparison_rows.append(row)
+
+    notes: list[str] = []
+    result = None
+    if t < 2:
+        notes.append("one modality only: no comparisons and no MRMC analysis")
+    elif r < 2:
+        notes.append("MRMC analysis omitted: it needs at least two readers (one reader given)")
+    else:
+        ratings = data.scores if fom == "auc" else data.decisions
+        assert ratings is not None  # guarded above: binary FOMs need decisions
+        result = mrmc(
+            truth=truth,
+            ratings=ratings,
+            modalities=data.modalities,
+            readers=data.readers,
+            fom=fom,
+            covariance=covariance,
+            level=level,
+        )
+    return StudyResults(
+        data=data,
+        readers=pd.DataFrame(reader_rows),
+        comparisons=pd.DataFrame(comparison_rows),
+        mrmc=result,
+        notes=notes,
+    )
+
+
+def mrmc_frames(result: MrmcResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long CSV frames: every test, difference and interval; and the variance components."""
+    rows: list[dict[str, Any]] = []
+    for name in ("rrrc", "frrc", "rrfc"):
+        analysis: Analysis = getattr(result, name)
+        rows.append(
+            {
+                "analysis": name,
+                "kind": "overall",
+                "statistic": analysis.test.statistic,
+                "df1": analysis.test.df1,
+                "df2": analysis.test.df2,
+                "p": analysis.test.p,
+            }
+        )
+        for pair in analysis.pairs:
+            rows.append(
+                {
+                    "analysis": name,
+                    "kind": "pair",
+                    "modality_a": pair.modality_a,
+                    "modality_b": pair.modality_b,
+                    "estimate": pair.diff,
+                    "se": pair.se,
+                    "df2": pair.df,
+                    "statistic": pair.statistic,
+                    "p": pair.p,
+                    "ci_low": pair.ci[0],
+                    "ci_high": pair.ci[1],
+                }
+            )
+        for modality, interval in analysis.modality_fom.items():
+            rows.append(
+                {
+                    "analysis": name,
+                    "kind": "modality",
+                    "modality_a": modality,
+                    "estimate": interval.estimate,
+                    "se": interval.se,
+                    "df2": interval.df,
+                    "ci_low": interval.ci[0],
+                    "ci_high": interval.ci[1],
+                }
+            )
+    for reader, tests in result.reader_differences.items():
+        for pair in tests:
+            rows.append(
+                {
+                    "analysis": "frrc",
+                    "kind": "reader",
+                    "reader": reader,
+                    "modality_a": pair.modality_a,
+                    "modality_b": pair.modality_b,
+                    "estimate": pair.diff,
+                    "se": pair.se,
+                    "statistic": pair.statistic,
+                    "p": pair.p,
+                    "ci_low": pair.ci[0],
+                    "ci_high": pair.ci[1],
+                }
+            )
+    frame = pd.DataFrame(rows).assign(covariance=result.covariance, fom=result.fom_name)
+    components = pd.DataFrame([jsonable(result.var_components)]).assign(
+        covariance=result.covariance, fom=result.fom_name
+    )
+    return frame, components

@@ -1,0 +1,353 @@
+"""Reading: open and close rounds, start and resume sessions, the washout, and submitting reads.
+
+Every write happens in one transaction with the rows it depends on locked, so concurrent requests
+(a double click, a retried submit, two tabs) leave the same state as one request.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from readerstudy.accounts.models import Reader, User
+from readerstudy.audit.services import audit_record
+from readerstudy.errors import Conflict, NotPermitted, RoundClosed, WashoutNotOver
+from readerstudy.reading.models import (
+    CaseView,
+    Decision,
+    Read,
+    ReadingSession,
+    Round,
+    RoundStatus,
+    WashoutOverride,
+)
+from readerstudy.reading.validation import read_features_clean
+from readerstudy.studies.models import Case, Study
+from readerstudy.studies.services import study_require_coordinator
+
+_PERMUTATION_REDRAWS = 100
+
+
+def reading_cases(*, study: Study) -> list[int]:
+    """The primary keys of the cases readers read, in a fixed order (before shuffling)."""
+    return list(
+        Case.objects.filter(study=study, cohort__in=study.reading_cohorts)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def round_open(*, round: Round, actor: User) -> Round:
+    """Open a round for reading. An assisted round needs the AI's output for every case."""
+    round = Round.objects.select_for_update().get(pk=round.pk)
+    study = round.study
+    study_require_coordinator(user=actor, study=study)
+    if round.status == RoundStatus.OPEN:
+        return round
+    if round.status == RoundStatus.CLOSED:
+        raise Conflict("A closed round cannot be reopened.", extra={"round": round.index})
+    cases = reading_cases(study=study)
+    if not cases:
+        raise Conflict("The study has no cases in its reading cohorts.")
+    if round.assisted:
+        from inference.models import CasePrediction
+
+        if study.ai_model_id is None:
+            raise Conflict("An assisted round needs the study's AI model to be set.")
+        done = CasePrediction.objects.filter(
+            case_id__in=cases, model_version_id=study.ai_model_id
+        ).count()
+        if done < len(cases):
+            raise Conflict(
+                "The AI's output is missing for some cases: run the precompute first.",
+                extra={"cases": len(cases), "with_ai_output": done},
+            )
+    round.status = RoundStatus.OPEN
+    round.opened_at = timezone.now()
+    round.save(update_fields=["status", "opened_at"])
+    audit_record(actor=actor, action="round.opened", target=round, study=study)
+    return round
+
+
+@transaction.atomic
+def round_close(*, round: Round, actor: User) -> Round:
+    round = Round.objects.select_for_update().get(pk=round.pk)
+    study_require_coordinator(user=actor, study=round.study)
+    if round.status != RoundStatus.OPEN:
+        raise Conflict("Only an open round can be closed.", extra={"status": round.status})
+    round.status = RoundStatus.CLOSED
+    round.closed_at = timezone.now()
+    round.save(update_fields=["status", "closed_at"])
+    audit_record(actor=actor, action="round.closed", target=round, study=round.study)
+    return round
+
+
+def washout_opens_at(*, reader: Reader, round: Round) -> datetime | None:
+    """When the reader may start this round: their previous round's completion + the washout.
+
+    None for the first round. Raises Conflict when the previous round is not complete yet.
+    """
+    if round.index == 1:
+        return None
+    previous = ReadingSession.objects.filter(
+        reader=reader, round__study_id=round.study_id, round__index=round.index - 1
+    ).first()
+    if previous is None or previous.completed_at is None:
+        raise Conflict(
+            f"Round {round.index - 1} must be complete before round {round.index}.",
+            extra={"round": round.index},
+        )
+    return previous.completed_at + timedelta(days=round.study.washout_days)
+
+
+@transaction.atomic
+def washout_override_grant(
+    *, round: Round, reader: Reader, actor: User, reason: str
+) -> WashoutOverride:
+    """Let one reader start a round before their washout ends: a coordinator's audited decision."""
+    study_require_coordinator(user=actor, study=round.study)
+    if not reason.strip():
+        raise Conflict("A washout override needs a reason.")
+    if not round.study.enrolments.filter(reader=reader).exists():
+        raise Conflict("The reader is not enrolled in this study.")
+    override, created = WashoutOverride.objects.get_or_create(
+        round=round, reader=reader, defaults={"granted_by": actor, "reason": reason.strip()}
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="washout.overridden",
+            target=override,
+            study=round.study,
+            data={"reader": reader.user.get_username(), "round": round.index, "reason": reason},
+        )
+    return override
+
+
+def _draw_permutation(*, cases: list[int], taken: list[list[int]]) -> tuple[str, list[int]]:
+    """A CSPRNG seed and the permutation it gives, redrawn if it repeats one already in use."""
+    possible = math.factorial(len(cases)) if len(cases) < 20 else math.inf
+    for _ in range(_PERMUTATION_REDRAWS):
+        seed = secrets.randbits(128)
+        order = np.random.Generator(np.random.PCG64(seed)).permutation(np.asarray(cases))
+        permutation = [int(pk) for pk in order]
+        if permutation not in taken or possible <= len(taken):
+            return f"{seed:032x}", permutation
+    raise Conflict("Could not draw a distinct reading order.")  # pragma: no cover - p ≈ 0
+
+
+@transaction.atomic
+def session_start(*, reader: Reader, round: Round, now: datetime | None = None) -> ReadingSession:
+    """The reader's session in the round: started once, then resumed. Enforces the washout."""
+    now = now or timezone.now()
+    round = Round.objects.select_for_update().get(pk=round.pk)
+    existing = ReadingSession.objects.filter(reader=reader, round=round).first()
+    if existing is not None:
+        return existing
+    study = round.study
+    if not study.enrolments.filter(reader=reader).exists():
+        raise NotPermitted("You are not enrolled in this study.")
+    if round.status != RoundStatus.OPEN:
+        raise RoundClosed(f"Round {round.index} is not open.", extra={"round": round.index})
+    opens_at = washout_opens_at(reader=reader, round=round)
+    if (
+        opens_at is not None
+        and now < opens_at
+        and not WashoutOverride.objects.filter(round=round, reader=reader).exists()
+    ):
+        raise WashoutNotOver(
+            f"Round {round.index} opens for you on {opens_at:%Y-%m-%d %H:%M} UTC.",
+            extra={"opens_at": opens_at.isoformat()},
+        )
+    cases = reading_cases(study=study)
+    # Distinct from this reader's other rounds and from the other readers in this round.
+    taken = list(
+        ReadingSession.objects.filter(
+            Q(reader=reader, round__study=study) | Q(round=round)
+        ).values_list("permutation", flat=True)
+    )
+    seed, permutation = _draw_permutation(cases=cases, taken=taken)
+    session = ReadingSession.objects.create(
+        reader=reader, round=round, seed=seed, permutation=permutation, started_at=now
+    )
+    audit_record(
+        actor=reader.user,
+        action="session.started",
+        target=session,
+        study=study,
+        data={"round": round.index, "seed": seed},
+    )
+    return session
+
+
+def session_current_reads(*, session: ReadingSession) -> dict[int, Read]:
+    """The current (latest) read of each case in the session."""
+    reads = Read.objects.filter(session=session, superseded_by__isnull=True)
+    return {read.case_id: read for read in reads}
+
+
+def session_next_case(*, session: ReadingSession) -> Case | None:
+    """The first case in the session's order without a read: where a reader resumes."""
+    read = set(
+        Read.objects.filter(session=session, supersedes__isnull=True).values_list(
+            "case_id", flat=True
+        )
+    )
+    for case_pk in session.permutation:
+        if case_pk not in read:
+            return Case.objects.get(pk=case_pk)
+    return None
+
+
+def case_view_record(
+    *, session: ReadingSession, case: Case, now: datetime | None = None
+) -> CaseView:
+    """Remember when the case was first shown (the server's start of the time on case)."""
+    view, _ = CaseView.objects.get_or_create(
+        session=session, case=case, defaults={"first_shown_at": now or timezone.now()}
+    )
+    return view
+
+
+def _check_can_read(*, session: ReadingSession, case: Case, actor: User) -> None:
+    if session.reader.user_id != actor.pk:
+        raise NotPermitted("This is not your reading session.")
+    if session.round.status != RoundStatus.OPEN:
+        raise RoundClosed(f"Round {session.round.index} is not open.")
+    if case.pk not in session.permutation:
+        raise Conflict("This case is not part of your session.")
+
+
+@transaction.atomic
+def read_submit(
+    *,
+    session: ReadingSession,
+    case: Case,
+    decision: Decision,
+    confidence: int,
+    nonce: UUID,
+    active_ms: int,
+    actor: User,
+    features: dict[str, Any] | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Read:
+    """Record a reader's answer. Idempotent by the client's nonce: a retry returns the same read."""
+    session = ReadingSession.objects.select_for_update().select_related("round").get(pk=session.pk)
+    earlier = Read.objects.filter(session=session, nonce=nonce).first()
+    if earlier is not None:
+        if earlier.case_id != case.pk:
+            raise Conflict("This submission id was already used for another case.")
+        return earlier
+    _check_can_read(session=session, case=case, actor=actor)
+    if Read.objects.filter(session=session, case=case).exists():
+        raise Conflict(
+            "This case is already read in this session.",
+            extra={
+                "case": case.reader_label,
+                "revisions_allowed": session.round.study.allow_revisions,
+            },
+        )
+    if not 0 <= confidence <= 100:
+        raise Conflict("The confidence of malignancy must be between 0 and 100.")
+    now = now or timezone.now()
+    view = case_view_record(session=session, case=case, now=now)
+    try:
+        with transaction.atomic():
+            read = Read.objects.create(
+                session=session,
+                case=case,
+                decision=decision,
+                confidence=confidence,
+                features=read_features_clean(features or {}),
+                comment=comment.strip(),
+                nonce=nonce,
+                started_at=view.first_shown_at,
+                submitted_at=now,
+                active_ms=active_ms,
+            )
+    except IntegrityError as error:  # pragma: no cover - the session lock makes this a race guard
+        raise Conflict("The read could not be stored; reload and try again.") from error
+    _session_complete_if_done(session=session, now=now)
+    return read
+
+
+@transaction.atomic
+def read_revise(
+    *,
+    session: ReadingSession,
+    case: Case,
+    decision: Decision,
+    confidence: int,
+    nonce: UUID,
+    active_ms: int,
+    reason: str,
+    actor: User,
+    features: dict[str, Any] | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Read:
+    """A correction: a new revision that supersedes the current read; the old one is kept."""
+    session = (
+        ReadingSession.objects.select_for_update().select_related("round__study").get(pk=session.pk)
+    )
+    earlier = Read.objects.filter(session=session, nonce=nonce).first()
+    if earlier is not None:
+        return earlier
+    _check_can_read(session=session, case=case, actor=actor)
+    if not session.round.study.allow_revisions:
+        raise Conflict("This study does not allow going back to change a read.")
+    if not reason.strip():
+        raise Conflict("A correction needs a reason.")
+    current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
+    if current is None:
+        raise Conflict("There is no read of this case to correct.")
+    now = now or timezone.now()
+    read = Read.objects.create(
+        session=session,
+        case=case,
+        decision=decision,
+        confidence=confidence,
+        features=read_features_clean(features or {}),
+        comment=comment.strip(),
+        nonce=nonce,
+        started_at=current.started_at,
+        submitted_at=now,
+        active_ms=active_ms,
+        revision=current.revision + 1,
+        supersedes=current,
+        revision_reason=reason.strip(),
+    )
+    audit_record(
+        actor=actor,
+        action="read.revised",
+        target=read,
+        study=session.round.study,
+        data={"supersedes": current.pk, "reason": reason.strip()},
+    )
+    return read
+
+
+def _session_complete_if_done(*, session: ReadingSession, now: datetime) -> None:
+    if session.completed_at is not None:
+        return
+    done = Read.objects.filter(session=session, supersedes__isnull=True).count()
+    if done >= len(session.permutation):
+        session.completed_at = now
+        session.save(update_fields=["completed_at"])
+        audit_record(
+            actor=session.reader.user,
+            action="session.completed",
+            target=session,
+            study=session.round.study,
+            data={"round": session.round.index},
+        )
