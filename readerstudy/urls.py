@@ -8,6 +8,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
+from readerstudy.reading.apis import (
+    ReaderRoundsApi,
+    ReadingImageApi,
+    ReadSubmitApi,
+    SessionCaseApi,
+    SessionCurrentCaseApi,
+    SessionStartApi,
+)
+from readerstudy.reading.coordinator_apis import (
+    RoundCloseApi,
+    RoundOpenApi,
+    StudyConsoleApi,
+    WashoutOverrideApi,
+)
 from readerstudy.studies.apis import (
     ImportCreateApi,
     ImportDetailApi,
@@ -23,6 +37,27 @@ api_patterns = [
     path("studies/<slug:slug>/", StudyDetailApi.as_view(), name="study-detail"),
     path("studies/<slug:slug>/imports/", ImportCreateApi.as_view(), name="import-create"),
     path("imports/<int:pk>/", ImportDetailApi.as_view(), name="import-detail"),
+    path("reading/rounds/", ReaderRoundsApi.as_view(), name="reader-rounds"),
+    path("reading/rounds/<int:round_pk>/start/", SessionStartApi.as_view(), name="session-start"),
+    path(
+        "reading/sessions/<int:session_pk>/current/",
+        SessionCurrentCaseApi.as_view(),
+        name="session-current",
+    ),
+    path(
+        "reading/sessions/<int:session_pk>/cases/<str:label>/",
+        SessionCaseApi.as_view(),
+        name="session-case",
+    ),
+    path("reading/sessions/<int:session_pk>/reads/", ReadSubmitApi.as_view(), name="read-submit"),
+    path("studies/<slug:slug>/console/", StudyConsoleApi.as_view(), name="study-console"),
+    path("rounds/<int:round_pk>/open/", RoundOpenApi.as_view(), name="round-open"),
+    path("rounds/<int:round_pk>/close/", RoundCloseApi.as_view(), name="round-close"),
+    path(
+        "rounds/<int:round_pk>/washout-overrides/",
+        WashoutOverrideApi.as_view(),
+        name="washout-override",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
@@ -40,4 +75,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
+    path(
+        "reading/sessions/<int:session_pk>/images/<str:token>/<str:kind>",
+        ReadingImageApi.as_view(),
+        name="reading-image",
+    ),
+    path("reading/", pages.reader_home, name="reader-home"),
+    path("studies/<slug:slug>/console/", pages.study_console_page, name="study-console"),
+    path("reading/sessions/<int:session_pk>/", pages.reading_screen, name="reading-screen"),
 ]

@@ -37,6 +37,11 @@ def _fast_password_hashing(settings: Any) -> None:
 def _private_media(settings: Any, tmp_path: Path) -> None:
     """Each test stores files in its own folder, so storage assertions see only their own."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Static files come from the app folders, never from a collected (maybe stale) manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

@@ -62,8 +62,10 @@ def study_visible_or_404(*, user: User, slug: str) -> Study:
     return study
 
 
-class ImportJobOutput(serializers.ModelSerializer):  # type: ignore[type-arg]
-    study = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+class ImportJobOutput(serializers.ModelSerializer[ImportJob]):
+    study: serializers.SlugRelatedField[Study] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = ImportJob
@@ -78,7 +80,7 @@ class ImportCreateApi(APIView):
 
     parser_classes = [MultiPartParser]
 
-    class Input(serializers.Serializer):  # type: ignore[type-arg]
+    class Input(serializers.Serializer[None]):
         archive = serializers.FileField()
 
     @extend_schema(request={"multipart/form-data": Input}, responses={202: ImportJobOutput})

@@ -33,9 +33,12 @@ def test_the_demo_builds_six_readers_of_three_seniorities_twice_without_change(
 def test_the_demo_command_builds_without_serving(tmp_path: Path, settings: object) -> None:
     settings.VAR_DIR = tmp_path  # type: ignore[attr-defined]
     settings.STATIC_ROOT = tmp_path / "static"  # type: ignore[attr-defined]
-    call_command("demo", "--no-serve")
+    call_command("demo", "--no-serve", "--cases", "6")
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
-    assert Study.objects.filter(slug=DEMO_STUDY_SLUG).exists()
+    study = Study.objects.get(slug=DEMO_STUDY_SLUG)
+    assert study.cases.count() == 6
+    call_command("demo", "--no-serve", "--cases", "6")  # a second run imports nothing again
+    assert study.cases.count() == 6
 
 
 @pytest.mark.worker
@@ -55,7 +58,7 @@ def test_the_demo_serves_login_and_admin_and_stops_cleanly_on_ctrl_c(tmp_path: P
     env["VAR_DIR"] = str(tmp_path)
     root = Path(__file__).resolve().parents[2]
     demo = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port)],
+        [sys.executable, "manage.py", "demo", "--port", str(port), "--cases", "6"],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from fixtures.demo import DEMO_ACCOUNTS, demo_build, demo_passwords
+from fixtures.demo import DEMO_ACCOUNTS, DEMO_CASES, demo_build, demo_import_cases, demo_passwords
 
 
 class Command(BaseCommand):
@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
+            "--cases", type=int, default=DEMO_CASES, help="phantom cases in the demo study"
+        )
+        parser.add_argument(
             "--no-serve", action="store_true", help="Only build the demo data, start nothing."
         )
 
@@ -31,6 +34,14 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         passwords = demo_passwords(settings.VAR_DIR / "demo-credentials.json")
         study = demo_build(passwords=passwords)
+        imported = demo_import_cases(
+            study=study, work_dir=settings.VAR_DIR / "demo", cases=options["cases"]
+        )
+        if imported is not None:
+            self.stdout.write(
+                f"Imported {imported.cases} phantom cases ({imported.images} images) in "
+                f"{imported.seconds:.0f} s."
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo study '{study.slug}' is ready."))
         self.stdout.write("Demo accounts (username / password / role):")
         for account in DEMO_ACCOUNTS:

@@ -1,0 +1,119 @@
+"""The coordinator's API: the study console, opening and closing rounds, washout overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from readerstudy.accounts.models import Reader, User
+from readerstudy.errors import NotFound
+from readerstudy.reading.console import study_console
+from readerstudy.reading.models import Round
+from readerstudy.reading.services import round_close, round_open, washout_override_grant
+from readerstudy.studies.models import Study
+from readerstudy.studies.selectors import study_list_coordinated
+
+
+def _coordinated_study(user: Any, slug: str) -> Study:
+    assert isinstance(user, User)
+    study = study_list_coordinated(user=user).filter(slug=slug).first()
+    if study is None:
+        raise NotFound("No such study.", extra={"slug": slug})
+    return study
+
+
+def _coordinated_round(user: Any, round_pk: int) -> Round:
+    assert isinstance(user, User)
+    round = Round.objects.filter(pk=round_pk, study__in=study_list_coordinated(user=user)).first()
+    if round is None:
+        raise NotFound("No such round.")
+    return round
+
+
+class RoundOutput(serializers.ModelSerializer[Round]):
+    class Meta:
+        model = Round
+        fields = ("id", "index", "assisted", "status", "opened_at", "closed_at")
+
+
+_COUNTS = (
+    "cases",
+    "reading_cases",
+    "images",
+    "images_needing_review",
+    "cohorts",
+    "reading_cases_with_ai",
+)
+
+
+class StudyConsoleApi(APIView):
+    """Counts, precompute status, rounds and each reader's progress and washout."""
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request, slug: str) -> Response:
+        console = study_console(study=_coordinated_study(request.user, slug))
+        job = console["precompute"]
+        return Response(
+            {
+                **{key: console[key] for key in _COUNTS},
+                "ai_model": console["ai_model"].name if console["ai_model"] else None,
+                "precompute": None
+                if job is None
+                else {"status": job.status, "done": job.done_images, "total": job.total_images},
+                "rounds": RoundOutput(console["rounds"], many=True).data,
+                "readers": [reader.__dict__ for reader in console["readers"]],
+            }
+        )
+
+
+class RoundOpenApi(APIView):
+    @extend_schema(request=None, responses=RoundOutput)
+    def post(self, request: Request, round_pk: int) -> Response:
+        round = _coordinated_round(request.user, round_pk)
+        assert isinstance(request.user, User)
+        return Response(RoundOutput(round_open(round=round, actor=request.user)).data)
+
+
+class RoundCloseApi(APIView):
+    @extend_schema(request=None, responses=RoundOutput)
+    def post(self, request: Request, round_pk: int) -> Response:
+        round = _coordinated_round(request.user, round_pk)
+        assert isinstance(request.user, User)
+        return Response(RoundOutput(round_close(round=round, actor=request.user)).data)
+
+
+class WashoutOverrideApi(APIView):
+    """Let one reader start this round before their washout ends (audited, reason required)."""
+
+    class Input(serializers.Serializer[None]):
+        reader = serializers.IntegerField()
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=Input, responses={201: dict})
+    def post(self, request: Request, round_pk: int) -> Response:
+        round = _coordinated_round(request.user, round_pk)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        reader = Reader.objects.filter(
+            pk=data.validated_data["reader"], enrolments__study=round.study
+        ).first()
+        if reader is None:
+            raise NotFound("No such reader in this study.")
+        assert isinstance(request.user, User)
+        override = washout_override_grant(
+            round=round, reader=reader, actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(
+            {
+                "round": round.index,
+                "reader": reader.user.get_username(),
+                "reason": override.reason,
+                "granted_at": override.granted_at,
+            },
+            status=201,
+        )

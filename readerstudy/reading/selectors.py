@@ -1,0 +1,162 @@
+"""What a reader may see: their sessions, rounds they can start, and the case in front of them.
+
+Blinding lives here. A case payload carries only the opaque case label, the de-identified
+renditions behind opaque image tokens, the lesion box, and — in assisted rounds only — the AI's
+output. Never truth, histology, patient ids, file names or other readers' reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from readerstudy.accounts.models import Reader
+from readerstudy.errors import Conflict, NotFound
+from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
+from readerstudy.studies.models import Case, CaseImage
+
+
+@dataclass(frozen=True)
+class RoundState:
+    """One round as a reader sees it: their session, or when they may start."""
+
+    round: Round
+    session: ReadingSession | None
+    done: int
+    total: int
+    opens_at: datetime | None
+    waiting_for: str  # "" when the reader can start or resume
+
+
+def reader_rounds(*, reader: Reader) -> list[RoundState]:
+    """Every round of every study the reader is enrolled in, with progress or what it waits for."""
+    from readerstudy.reading.services import reading_cases, washout_opens_at
+
+    states: list[RoundState] = []
+    rounds = Round.objects.filter(study__enrolments__reader=reader).select_related("study")
+    sessions = {
+        s.round_id: s
+        for s in ReadingSession.objects.filter(reader=reader).annotate(
+            done=Count("reads", filter=Q(reads__supersedes__isnull=True))
+        )
+    }
+    overrides = set(
+        WashoutOverride.objects.filter(reader=reader).values_list("round_id", flat=True)
+    )
+    for round in rounds.order_by("study__slug", "index"):
+        session = sessions.get(round.pk)
+        if session is not None:
+            done = session.done
+            states.append(RoundState(round, session, done, len(session.permutation), None, ""))
+            continue
+        total = len(reading_cases(study=round.study))
+        opens_at, waiting = None, ""
+        if round.status != RoundStatus.OPEN:
+            waiting = "the round is not open" if round.status == RoundStatus.PLANNED else "closed"
+        else:
+            try:
+                opens_at = washout_opens_at(reader=reader, round=round)
+            except Conflict:
+                waiting = f"round {round.index - 1} to be completed"
+            if opens_at is not None and round.pk in overrides:
+                opens_at = None
+        states.append(RoundState(round, None, 0, total, opens_at, waiting))
+    return states
+
+
+def session_for_reader(*, reader: Reader, session_pk: int) -> ReadingSession:
+    session = (
+        ReadingSession.objects.select_related("round__study", "reader__user")
+        .filter(pk=session_pk, reader=reader)
+        .first()
+    )
+    if session is None:
+        raise NotFound("No such reading session.")
+    return session
+
+
+def session_progress(*, session: ReadingSession) -> dict[str, int]:
+    done = Read.objects.filter(session=session, supersedes__isnull=True).count()
+    return {"done": done, "total": len(session.permutation)}
+
+
+def _image_urls(session: ReadingSession, image: CaseImage, assisted: bool) -> dict[str, Any]:
+    def url(kind: str) -> str:
+        return reverse(
+            "reading-image",
+            kwargs={"session_pk": session.pk, "token": image.reader_token, "kind": kind},
+        )
+
+    scale = min(1.0, 1024 / max(image.width, image.height))
+    payload: dict[str, Any] = {
+        "id": image.reader_token,
+        "display": url("display"),
+        "thumbnail": url("thumbnail"),
+        "width": round(image.width * scale),
+        "height": round(image.height * scale),
+        "roi": [round(v * scale) for v in (image.roi_x, image.roi_y, image.roi_w, image.roi_h)],
+        "plane": image.plane,
+    }
+    if assisted:
+        payload["heatmap"] = url("heatmap")
+    return payload
+
+
+def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
+    """Everything the reading screen shows for a case — and nothing a reader must not see."""
+    round = session.round
+    assisted = round.assisted
+    images = list(case.images.filter(needs_review=False).order_by("position"))
+    order = session.permutation
+    current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
+    payload: dict[str, Any] = {
+        "case": case.reader_label,
+        "position": order.index(case.pk) + 1,
+        "total": len(order),
+        "images": [_image_urls(session, image, assisted) for image in images],
+        "read": None
+        if current is None
+        else {
+            "decision": current.decision,
+            "confidence": current.confidence,
+            "features": current.features,
+            "comment": current.comment,
+            "revision": current.revision,
+        },
+    }
+    if assisted:
+        payload["ai"] = ai_payload(
+            case=case,
+            study_threshold=round.study.ai_threshold,
+            model_version_id=round.study.ai_model_id,
+        )
+    return payload
+
+
+def ai_payload(
+    *, case: Case, study_threshold: float, model_version_id: int | None
+) -> dict[str, Any]:
+    from inference.models import CasePrediction
+
+    prediction = CasePrediction.objects.filter(case=case, model_version_id=model_version_id).first()
+    if prediction is None:
+        return {"available": False}
+    return {
+        "available": True,
+        "probability": round(prediction.probability, 3),
+        "malignant": prediction.probability > study_threshold,
+        "threshold": study_threshold,
+    }
+
+
+def image_for_session(*, session: ReadingSession, token: str) -> CaseImage:
+    image = CaseImage.objects.filter(
+        reader_token=token, case_id__in=session.permutation, needs_review=False
+    ).first()
+    if image is None:
+        raise NotFound("No such image.")
+    return image

@@ -1,0 +1,296 @@
+"""Importing phantom studies: de-identified, blanked, all or nothing, every error at once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+
+from fixtures.phantom import generate_phantom_study
+from readerstudy.errors import ImportRejected
+from readerstudy.studies import imaging
+from readerstudy.studies.importing import cases_import
+from readerstudy.studies.models import Case, CaseImage, Study
+from tests.factories import StudyFactory
+
+
+@pytest.fixture(scope="session")
+def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("phantom")
+    generate_phantom_study(cases=6, seed=11, out=out, fmt="dicom")
+    return out
+
+
+@pytest.fixture
+def phantom(phantom_dir: Path, tmp_path: Path) -> Path:
+    """A private copy each test may spoil."""
+    copy = tmp_path / "import"
+    shutil.copytree(phantom_dir, copy)
+    return copy
+
+
+def _rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "manifest.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write_rows(folder: Path, rows: list[dict[str, str]], fields: list[str] | None = None) -> None:
+    fields = fields or list(rows[0])
+    with (folder / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _stored_files() -> list[str]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _rejected(study: Study, path: Path) -> list[str]:
+    with pytest.raises(ImportRejected) as rejected:
+        cases_import(study=study, path=path, actor=None)
+    assert Case.objects.filter(study=study).count() == 0
+    assert _stored_files() == []
+    return rejected.value.extra["errors"]
+
+
+@pytest.mark.django_db
+def test_a_phantom_study_imports_with_renditions_and_pseudonyms(phantom: Path) -> None:
+    study = StudyFactory.create()
+    summary = cases_import(study=study, path=phantom, actor=None)
+    rows = _rows(phantom)
+    assert summary.images == len(rows) == CaseImage.objects.filter(case__study=study).count()
+    assert summary.cases == len({r["case_id"] for r in rows})
+    image = CaseImage.objects.filter(case__study=study).first()
+    assert image is not None
+    for field in (image.original, image.display, image.thumbnail, image.model_input):
+        assert default_storage.exists(str(field.name))
+    patients = {r["patient_id"] for r in rows}
+    pseudonyms = set(Case.objects.filter(study=study).values_list("patient_pseudonym", flat=True))
+    assert len(pseudonyms) == len(patients)
+    assert not pseudonyms & patients
+
+
+@pytest.mark.django_db
+def test_no_identifying_tag_or_text_pixel_survives_in_any_stored_copy(phantom: Path) -> None:
+    originals = {p.name: pydicom.dcmread(p) for p in phantom.rglob("*.dcm")}
+    secrets = set()
+    for ds in originals.values():
+        for keyword in (
+            "PatientName",
+            "PatientID",
+            "PatientBirthDate",
+            "InstitutionName",
+            "StudyDate",
+            "AccessionNumber",
+            "ReferringPhysicianName",
+            "OperatorsName",
+            "StudyInstanceUID",
+            "SOPInstanceUID",
+            "DeviceSerialNumber",
+        ):
+            value = str(ds.get(keyword, "") or "")
+            if len(value) >= 4:
+                secrets.add(value)
+    study = StudyFactory.create()
+    cases_import(study=study, path=phantom, actor=None)
+    for image in CaseImage.objects.filter(case__study=study):
+        stored = pydicom.dcmread(default_storage.open(str(image.original.name)))
+        assert stored.PatientIdentityRemoved == "YES"
+        assert stored.PatientID == image.case.patient_pseudonym
+        text = " ".join(str(element.value) for element in stored.iterall() if element.VR != "OB")
+        leaked = [secret for secret in secrets if secret in text]
+        assert leaked == [], f"{image}: {leaked}"
+        assert image.region_source == "dicom"
+        # Outside the ultrasound region every rendition is black: the burned-in text is gone.
+        region_box = (image.region_x, image.region_y, image.region_w, image.region_h)
+        # Lossless original: exactly black; the JPEG display: only faint ringing at the edge
+        # (burned-in text is drawn near full brightness).
+        for field, margin, darkest in ((image.original, 0, 0), (image.display, 4, 40)):
+            rgb = imaging.decode(default_storage.open(str(field.name)).read()).rgb
+            scale = rgb.shape[1] / image.width
+            outside = np.ones(rgb.shape[:2], dtype=bool)
+            x, y, w, h = (round(v * scale) for v in region_box)  # type: ignore[operator,unused-ignore]
+            outside[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = (
+                False
+            )
+            assert rgb[outside].max() <= darkest, f"text pixels outside the region of {field.name}"
+
+
+@pytest.mark.django_db
+def test_every_manifest_error_is_reported_at_once_and_nothing_is_written(phantom: Path) -> None:
+    rows = _rows(phantom)
+    rows[0]["truth"] = "maybe"
+    rows[1]["cohort"] = "holdout"
+    rows[2]["roi_w"] = "0"
+    rows[3]["roi_x"] = "99999"
+    # The last case moves to the first patient, in another cohort than that patient's first case.
+    other_cohort = "train" if rows[0]["cohort"] != "train" else "validation"
+    for row in rows:
+        if row["case_id"] == rows[-1]["case_id"]:
+            row.update(patient_id=rows[0]["patient_id"], cohort=other_cohort)
+    rows.append(dict(rows[5]))  # the same (case, file) twice
+    _write_rows(phantom, rows)
+    errors = " | ".join(_rejected(StudyFactory.create(), phantom))
+    assert "row 2: truth must be benign or malignant, not 'maybe'" in errors
+    assert "row 3: cohort must be one of" in errors
+    assert "row 4: roi_w must be at least 1" in errors
+    assert "lies outside the" in errors
+    assert "(cohorts are split by patient)" in errors
+    assert f"row {len(rows) + 1}: case {rows[5]['case_id']} lists file" in errors
+
+
+@pytest.mark.django_db
+def test_missing_and_unknown_columns_are_named(phantom: Path) -> None:
+    rows = _rows(phantom)
+    for row in rows:
+        del row["truth"]
+        row["surgeon"] = "dr x"
+    _write_rows(phantom, rows)
+    errors = _rejected(StudyFactory.create(), phantom)
+    assert errors[0] == "missing columns: truth"
+    assert errors[1].startswith("unknown columns: surgeon")
+
+
+@pytest.mark.django_db
+def test_missing_unlisted_and_unreadable_files_are_errors(phantom: Path) -> None:
+    rows = _rows(phantom)
+    (phantom / rows[0]["file"]).unlink()
+    (phantom / "images" / "stray.dcm").write_bytes(b"not really")
+    (phantom / rows[1]["file"]).write_bytes(b"plain text, not an image")
+    errors = " | ".join(_rejected(StudyFactory.create(), phantom))
+    assert f"file {rows[0]['file']} is listed in the manifest but missing" in errors
+    assert "1 file(s) not listed in the manifest: images/stray.dcm" in errors
+    assert f"row 3 ({rows[1]['file']}): not an image" in errors
+
+
+@pytest.mark.django_db
+def test_truncated_and_pixel_less_dicom_are_errors(phantom: Path) -> None:
+    rows = _rows(phantom)
+    first = phantom / rows[0]["file"]
+    first.write_bytes(first.read_bytes()[:4000])
+    second = phantom / rows[1]["file"]
+    ds = pydicom.dcmread(second)
+    del ds.PixelData
+    ds.save_as(second)
+    errors = " | ".join(_rejected(StudyFactory.create(), phantom))
+    assert "row 2" in errors
+    assert "row 3" in errors
+    assert "no pixel data" in errors
+
+
+@pytest.mark.django_db
+def test_a_case_already_in_the_study_is_refused(phantom: Path) -> None:
+    study = StudyFactory.create()
+    cases_import(study=study, path=phantom, actor=None)
+    files_before = _stored_files()
+    with pytest.raises(ImportRejected) as rejected:
+        cases_import(study=study, path=phantom, actor=None)
+    assert "is already in study" in rejected.value.extra["errors"][0]
+    assert _stored_files() == files_before  # shared content-hashed files are never removed
+
+
+def _zip(folder: Path, target: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"study/{path.relative_to(folder).as_posix()}")
+        for name, payload in (extra or {}).items():
+            archive.writestr(name, payload)
+    return target
+
+
+@pytest.mark.django_db
+def test_a_zip_with_a_top_folder_imports(phantom: Path, tmp_path: Path) -> None:
+    study = StudyFactory.create()
+    summary = cases_import(study=study, path=_zip(phantom, tmp_path / "s.zip"), actor=None)
+    assert summary.images == len(_rows(phantom))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../../etc/evil.dcm", "would escape"),
+        ("/abs/evil.dcm", "would escape"),
+        ("a\\b.dcm", "unsafe"),
+    ],
+)
+def test_path_traversal_in_zip_member_names_is_refused(
+    phantom: Path, tmp_path: Path, name: str, message: str
+) -> None:
+    archive = _zip(phantom, tmp_path / "s.zip", extra={name: b"x"})
+    with pytest.raises(ImportRejected, match=message):
+        cases_import(study=StudyFactory.create(), path=archive, actor=None)
+    assert _stored_files() == []
+
+
+@pytest.mark.django_db
+def test_a_zip_bomb_and_too_many_files_are_refused(
+    phantom: Path, tmp_path: Path, settings: object
+) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.csv", "patient_id\n")
+        archive.writestr("images/zeros.dcm", b"\0" * (64 << 20))
+    with pytest.raises(ImportRejected, match="zip bomb"):
+        cases_import(study=StudyFactory.create(), path=bomb, actor=None)
+    settings.IMPORT_MAX_FILES = 3  # type: ignore[attr-defined]
+    with pytest.raises(ImportRejected, match="more than 3 files"):
+        cases_import(
+            study=StudyFactory.create(), path=_zip(phantom, tmp_path / "s.zip"), actor=None
+        )
+
+
+@pytest.mark.django_db
+def test_absurd_image_dimensions_are_refused(phantom: Path) -> None:
+    rows = _rows(phantom)
+    target = phantom / rows[0]["file"]
+    ds = pydicom.dcmread(target)
+    ds.Rows = 60000
+    ds.save_as(target)
+    errors = " | ".join(_rejected(StudyFactory.create(), phantom))
+    assert "absurd image dimensions" in errors
+
+
+@pytest.mark.django_db
+def test_jpeg_phantoms_import_with_a_detected_region(tmp_path: Path) -> None:
+    out = tmp_path / "jpeg"
+    generate_phantom_study(cases=3, seed=5, out=out, fmt="jpeg")
+    study = StudyFactory.create()
+    cases_import(study=study, path=out, actor=None)
+    sources = set(
+        CaseImage.objects.filter(case__study=study).values_list("region_source", flat=True)
+    )
+    assert sources == {"detected"}
+
+
+@pytest.mark.django_db
+def test_the_command_imports_and_creates_the_study(phantom: Path) -> None:
+    call_command("import_cases", "fresh", str(phantom), "--create", verbosity=0)
+    assert Study.objects.get(slug="fresh").cases.count() == len(
+        {r["case_id"] for r in _rows(phantom)}
+    )
+    with pytest.raises(CommandError, match="pass --create"):
+        call_command("import_cases", "absent", str(phantom), verbosity=0)
+
+
+@pytest.mark.django_db
+def test_the_command_prints_every_error(phantom: Path) -> None:
+    rows = _rows(phantom)
+    rows[0]["truth"] = "?"
+    _write_rows(phantom, rows)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_cases", "fresh", str(phantom), "--create", stderr=err, verbosity=0)
+    assert "row 2: truth must be benign or malignant" in err.getvalue()
