@@ -1,0 +1,29 @@
+"""Set up Django for a benchmark script on a throwaway database and media folder.
+
+The developer's var/ is never touched: VAR_DIR points to a temporary folder (SQLite there unless
+DATABASE_URL is set, in which case the caller chooses a database of its own).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def django_setup(*, migrate: bool = True) -> Path:
+    sys.path.insert(0, str(ROOT))
+    var_dir = Path(tempfile.mkdtemp(prefix="readerstudy-bench-"))
+    os.environ["VAR_DIR"] = str(var_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+    return var_dir
