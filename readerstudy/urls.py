@@ -23,6 +23,7 @@ from readerstudy.reading.coordinator_apis import (
     WashoutOverrideApi,
 )
 from readerstudy.studies.apis import (
+    ImageRegionSetApi,
     ImportCreateApi,
     ImportDetailApi,
     StudyDetailApi,
@@ -37,6 +38,7 @@ api_patterns = [
     path("studies/<slug:slug>/", StudyDetailApi.as_view(), name="study-detail"),
     path("studies/<slug:slug>/imports/", ImportCreateApi.as_view(), name="import-create"),
     path("imports/<int:pk>/", ImportDetailApi.as_view(), name="import-detail"),
+    path("images/<int:pk>/region/", ImageRegionSetApi.as_view(), name="image-region"),
     path("reading/rounds/", ReaderRoundsApi.as_view(), name="reader-rounds"),
     path("reading/rounds/<int:round_pk>/start/", SessionStartApi.as_view(), name="session-start"),
     path(
@@ -75,6 +77,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
+    path("", include("analysis.urls")),
     path(
         "reading/sessions/<int:session_pk>/images/<str:token>/<str:kind>",
         ReadingImageApi.as_view(),

@@ -87,6 +87,11 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
         "reading_cases": len(cases),
         "images": images.count(),
         "images_needing_review": images.filter(needs_review=True).count(),
+        "review_images": list(
+            images.filter(needs_review=True)
+            .select_related("case")
+            .order_by("case__key", "position")[:200]
+        ),
         "cohorts": dict(
             study.cases.values_list("cohort").annotate(n=Count("pk")).order_by("cohort")
         ),

@@ -61,6 +61,16 @@ class StudyConsoleApi(APIView):
         return Response(
             {
                 **{key: console[key] for key in _COUNTS},
+                "review_images": [
+                    {
+                        "id": image.pk,
+                        "case": image.case.key,
+                        "position": image.position,
+                        "width": image.width,
+                        "height": image.height,
+                    }
+                    for image in console["review_images"]
+                ],
                 "ai_model": console["ai_model"].name if console["ai_model"] else None,
                 "precompute": None
                 if job is None

@@ -17,6 +17,7 @@ from django.urls import reverse
 from readerstudy.accounts.models import Reader
 from readerstudy.errors import Conflict, NotFound
 from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
+from readerstudy.studies.imaging import display_geometry
 from readerstudy.studies.models import Case, CaseImage
 
 
@@ -91,13 +92,13 @@ def _image_urls(session: ReadingSession, image: CaseImage, assisted: bool) -> di
             kwargs={"session_pk": session.pk, "token": image.reader_token, "kind": kind},
         )
 
-    scale = min(1.0, 1024 / max(image.width, image.height))
+    scale, width, height = display_geometry(image.width, image.height)
     payload: dict[str, Any] = {
         "id": image.reader_token,
         "display": url("display"),
         "thumbnail": url("thumbnail"),
-        "width": round(image.width * scale),
-        "height": round(image.height * scale),
+        "width": width,
+        "height": height,
         "roi": [round(v * scale) for v in (image.roi_x, image.roi_y, image.roi_w, image.roi_h)],
         "plane": image.plane,
     }

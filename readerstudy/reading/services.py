@@ -30,7 +30,7 @@ from readerstudy.reading.models import (
     WashoutOverride,
 )
 from readerstudy.reading.validation import read_features_clean
-from readerstudy.studies.models import Case, Study
+from readerstudy.studies.models import Case, CaseImage, Study
 from readerstudy.studies.services import study_require_coordinator
 
 _PERMUTATION_REDRAWS = 100
@@ -58,6 +58,13 @@ def round_open(*, round: Round, actor: User) -> Round:
     cases = reading_cases(study=study)
     if not cases:
         raise Conflict("The study has no cases in its reading cohorts.")
+    review = CaseImage.objects.filter(case_id__in=cases, needs_review=True).count()
+    if review:
+        raise Conflict(
+            "Some images still need review: set their ultrasound region first (their burned-in "
+            "text could not be removed automatically).",
+            extra={"images_needing_review": review},
+        )
     if round.assisted:
         from inference.models import CasePrediction
 

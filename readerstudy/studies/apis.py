@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from readerstudy.accounts.models import User
 from readerstudy.errors import NotFound
-from readerstudy.studies.models import ImportJob, Study
+from readerstudy.studies.models import CaseImage, ImportJob, Study
 from readerstudy.studies.selectors import study_list_visible, study_role_of
 from readerstudy.studies.services import import_job_create, study_require_coordinator
 
@@ -102,3 +102,30 @@ class ImportDetailApi(APIView):
             raise NotFound("No such import.")
         study_require_coordinator(user=user, study=job.study)
         return Response(ImportJobOutput(job).data)
+
+
+class ImageRegionSetApi(APIView):
+    """Set an image's ultrasound region by hand (x, y, w, h in original pixels); blanks outside."""
+
+    class Input(serializers.Serializer[None]):
+        x = serializers.IntegerField(min_value=0)
+        y = serializers.IntegerField(min_value=0)
+        w = serializers.IntegerField(min_value=1)
+        h = serializers.IntegerField(min_value=1)
+
+    @extend_schema(request=Input, responses=dict)
+    def post(self, request: Request, pk: int) -> Response:
+        from readerstudy.studies.regions import case_image_region_set
+
+        user = _user(request)
+        image = CaseImage.objects.filter(
+            pk=pk, case__study__in=study_list_visible(user=user)
+        ).first()
+        if image is None:
+            raise NotFound("No such image.")
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        box = tuple(data.validated_data[k] for k in ("x", "y", "w", "h"))
+        x, y, w, h = box
+        image = case_image_region_set(image=image, box=(x, y, w, h), actor=user)
+        return Response({"id": image.pk, "region": box, "needs_review": image.needs_review})

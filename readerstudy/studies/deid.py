@@ -53,6 +53,14 @@ CATEGORY_ACTION = {
     "X_Z_TAGS": "X", "X_D_TAGS": "X", "X_Z_D_TAGS": "X", "X_Z_U_STAR_TAGS": "X",
 }  # fmt: skip
 DUMMY_TEXT = "ANONYMIZED"
+# file meta attributes that name the sending and receiving systems or carry private data
+META_IDENTIFYING = (
+    "SourceApplicationEntityTitle",
+    "SendingApplicationEntityTitle",
+    "ReceivingApplicationEntityTitle",
+    "PrivateInformationCreatorUID",
+    "PrivateInformation",
+)
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: readable over the phone
 # the pixel-module attributes that no longer apply once pixels are rewritten as plain 8-bit
 PIXEL_TRANSFORMS = (
@@ -222,8 +230,10 @@ def deidentify(
     out.PatientID = pseudonym
     out.PatientIdentityRemoved = "YES"
     out.LongitudinalTemporalInformationModified = "MODIFIED"
-    methods = [_code("113100", "Basic Application Confidentiality Profile"),
-               _code("113107", "Retain Longitudinal Temporal Information Modified Dates Option")]  # fmt: skip
+    methods = [
+        _code("113100", "Basic Application Confidentiality Profile"),
+        _code("113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+    ]
     if cleaned:
         methods.append(_code("113101", "Clean Pixel Data Option"))
         out.BurnedInAnnotation = "NO"  # only now: the pixels outside the region are gone
@@ -235,8 +245,7 @@ def deidentify(
     out.DeidentificationMethodCodeSequence = Sequence(methods)
     meta = getattr(out, "file_meta", None)
     if meta is not None:
-        for keyword in ("SourceApplicationEntityTitle", "SendingApplicationEntityTitle",
-                        "ReceivingApplicationEntityTitle", "PrivateInformationCreatorUID", "PrivateInformation"):  # fmt: skip
+        for keyword in META_IDENTIFYING:
             if keyword in meta:
                 delattr(meta, keyword)
         if "SOPInstanceUID" in out:
@@ -268,3 +277,10 @@ def _clean_pixels(ds: Dataset, region: Region | None) -> bool:
     if len(frames) > 1:
         ds.NumberOfFrames = len(frames)
     return True
+
+
+def pixels_clean(ds: Dataset, region: Region) -> None:
+    """Blank every frame outside `region`, in place, for a header that is already de-identified
+    (a coordinator correcting the ultrasound region after import)."""
+    _clean_pixels(ds, region)
+    ds.BurnedInAnnotation = "NO"

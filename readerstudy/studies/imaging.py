@@ -1,14 +1,14 @@
 """The importer's imaging core, free of Django: decode DICOM, JPEG and PNG to RGB, find the
 ultrasound region, blank what lies outside it, and make renditions and model-input crops.
 
-Decoding is pydicom's (with its pylibjpeg / Pillow pixel-data plugins) and Pillow's; this module only
-chooses frames, maps every photometric interpretation and bit depth to 8-bit RGB, and turns every
-failure into one exception, `ImageRejected`. Header de-identification is in `studies.deid`.
+Decoding is pydicom's (with its pylibjpeg / Pillow pixel-data plugins) and Pillow's; this module
+only chooses frames, maps every photometric interpretation and bit depth to 8-bit RGB, and turns
+every failure into one exception, `ImageRejected`. Header de-identification is in `studies.deid`.
 
 Decisions:
 - Cine (multi-frame) DICOM becomes one image, its middle frame (the operator froze the loop around
-  the lesion, and the middle frame is least likely to be a transition); `decode(..., all_frames=True)`
-  returns every frame for a caller that wants them.
+  the lesion, and the middle frame is least likely to be a transition);
+  `decode(..., all_frames=True)` returns every frame for a caller that wants them.
 - Grey levels: a VOI LUT sequence when present, else the first Window Center/Width (PS3.3
   C.11.2.1.2), else 8-bit data as stored and deeper data min-max stretched; MONOCHROME1 is inverted.
   Colour deeper than 8 bits is scaled by its Bits Stored range, so hues are kept.
@@ -54,7 +54,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class ImageRejected(Exception):
-    """A file that cannot become a case image; `message` says why in words a coordinator can act on."""
+    """A file that cannot become a case image; `message` says why, for a coordinator to act on."""
 
     def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -77,13 +77,13 @@ class DecodedImage:
 
 @dataclass(frozen=True)
 class Region:
-    """Where the ultrasound image lies: inclusive pixel bounds, and the exact shape when detected."""
+    """Where the ultrasound image lies: inclusive pixel bounds, and its shape when detected."""
 
     x0: int
     y0: int
     x1: int
     y1: int
-    source: str  # dicom | detected
+    source: str  # dicom | detected (or manual: a box a coordinator drew)
     mask: np.ndarray | None = None  # (H, W) bool; None means the whole box
 
 
@@ -115,19 +115,23 @@ def _read_dataset(data: bytes, *, sniffed: bool) -> Dataset:
 def _decode_dicom(data: bytes, *, all_frames: bool, sniffed: bool = True) -> DecodedImage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom warns about every oddity; we judge for ourselves
-        return decode_dataset(_read_dataset(data, sniffed=sniffed), all_frames=all_frames)
+        ds = _read_dataset(data, sniffed=sniffed)
+    return decode_dataset(ds, all_frames=all_frames)
 
 
 def decode_dataset(ds: Dataset, *, all_frames: bool = False) -> DecodedImage:
     """Decode an already parsed DICOM dataset (see `decode`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _decode_pixels(ds, all_frames=all_frames)
+
+
+def _decode_pixels(ds: Dataset, *, all_frames: bool) -> DecodedImage:
     if "PixelData" not in ds:
-        kind = "FloatPixelData" if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds else None
+        if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+            raise ImageRejected("float pixel data (a parametric map) is not a displayable image")
         what = getattr(ds.get("SOPClassUID"), "name", "unknown SOP class")
-        raise ImageRejected(
-            f"DICOM file has no pixel data ({what})"
-            if kind is None
-            else "float pixel data is not an image"
-        )
+        raise ImageRejected(f"DICOM file has no pixel data ({what})")
     try:
         rows, cols = int(ds.Rows), int(ds.Columns)
         n_frames = int(ds.get("NumberOfFrames") or 1)
@@ -173,7 +177,7 @@ def _scale_to_uint8(arr: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def _window(arr: np.ndarray, ds: Dataset) -> np.ndarray | None:
-    """Window Center/Width to 0..255 (PS3.3 C.11.2.1.2); None when the header has no usable window."""
+    """Window Center/Width to 0..255 (PS3.3 C.11.2.1.2); None without a usable window."""
     try:
         centre = float(np.atleast_1d(np.asarray(ds.WindowCenter, dtype=float))[0])
         width = float(np.atleast_1d(np.asarray(ds.WindowWidth, dtype=float))[0])
@@ -295,12 +299,12 @@ def _header_region(ds: Dataset, width: int, height: int) -> Region | None:
 def detect_sector(rgb: np.ndarray, *, min_fraction: float = 0.08) -> Region | None:
     """Find the scanned area as the largest solid, textured bright blob.
 
-    Method: threshold non-black pixels; a closing fuses speckle into a solid area; an opening with
-    a kernel about twice a text stroke's height erases text, tick marks and thin graphics (they are
-    never that thick); the largest connected component is the sector; its convex hull (linear,
-    trapezoid and curved sectors are convex but for the shallow arc of a curved probe) restores
-    anechoic cysts and acoustic shadows inside it. Fails (None) when no blob covers `min_fraction`
-    of the image.
+    Method: threshold non-black pixels; a closing fuses speckle into a solid area; an opening
+    with a disc of 1/40 of the image side (about 15 px) erases text, tick marks and thin graphics
+    (their strokes are never that thick); the largest connected component is the sector; its
+    convex hull (linear, trapezoid and curved sectors are convex but for the shallow arc of a
+    curved probe) restores anechoic cysts and acoustic shadows inside it. Fails (None) when no
+    blob covers `min_fraction` of the image.
     """
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
     height, width = grey.shape
@@ -350,13 +354,22 @@ def blank_outside(rgb: np.ndarray, region: Region) -> np.ndarray:
     return cv2.bitwise_and(rgb, rgb, mask=region.mask.astype(np.uint8))
 
 
-def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
-    height, width = rgb.shape[:2]
+def display_geometry(
+    width: int, height: int, long_side: int = DISPLAY_LONG_SIDE
+) -> tuple[float, int, int]:
+    """The display rendition's scale and size (width, height) for an image of width × height:
+    shrunk to `long_side`, never enlarged. Readers' lesion boxes and heatmaps use the same."""
     factor = long_side / max(height, width)
     if factor >= 1.0:
+        return 1.0, width, height
+    return factor, max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
+    factor, width, height = display_geometry(rgb.shape[1], rgb.shape[0], long_side)
+    if factor == 1.0:
         return rgb
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> bytes:

@@ -64,7 +64,7 @@ def import_limits() -> Limits:
     )
 
 
-class _Store:
+class Store:
     """Content-addressed writes that can be undone: remembers only the files it created."""
 
     def __init__(self, study: Study) -> None:
@@ -85,14 +85,14 @@ class _Store:
         self.created.clear()
 
 
-def _png(rgb: np.ndarray) -> bytes:
+def png_bytes(rgb: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise imaging.ImageRejected("the image could not be encoded as PNG")
     return data.tobytes()
 
 
-def _dicom_bytes(ds: pydicom.Dataset) -> bytes:
+def dicom_bytes(ds: pydicom.Dataset) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
@@ -106,7 +106,7 @@ def _manual_region(box: tuple[int, int, int, int], width: int, height: int) -> i
 
 
 def _process(
-    data: bytes, row: ImageRow, *, pseudonym: str, shift_days: int, store: _Store | None
+    data: bytes, row: ImageRow, *, pseudonym: str, shift_days: int, store: Store | None
 ) -> _Processed:
     """Decode, blank, de-identify and render one image; store its files unless only validating."""
     decoded = imaging.decode(data)
@@ -129,26 +129,35 @@ def _process(
             region=region,
             clean_pixels=region is not None,
         )
-        original_bytes, extension = _dicom_bytes(original), "dcm"
+        original_bytes, extension = dicom_bytes(original), "dcm"
     else:
         blanked_source = rgb if region is None else imaging.blank_outside(rgb, region)
-        original_bytes, extension = _png(blanked_source), "png"
+        original_bytes, extension = png_bytes(blanked_source), "png"
     files: dict[str, str] = {}
     if store is not None:
         files["original"] = store.put("originals", original_bytes, extension)
     if region is not None:
         # Without a region the burned-in text is still there: no rendition until a coordinator
         # sets the region (the image is flagged for review and blocks the round from opening).
-        clean = imaging.blank_outside(rgb, region)
-        renditions = {
-            "display": (imaging.render_display(clean), "jpg"),
-            "thumbnail": (imaging.render_thumbnail(clean), "jpg"),
-            "model_input": (_png(imaging.model_input_crop(clean, row.roi)), "png"),
-        }
+        renditions = renditions_make(imaging.blank_outside(rgb, region), roi=row.roi)
         if store is not None:
-            for field, (payload, ext) in renditions.items():
-                files[field] = store.put(field, payload, ext)
+            files.update(renditions_store(store, renditions))
     return _Processed(row, imaging.content_hash(data), width, height, region, files)
+
+
+def renditions_make(
+    clean: np.ndarray, *, roi: tuple[int, int, int, int]
+) -> dict[str, tuple[bytes, str]]:
+    """What readers and the model get from a blanked image: display, thumbnail, model-input crop."""
+    return {
+        "display": (imaging.render_display(clean), "jpg"),
+        "thumbnail": (imaging.render_thumbnail(clean), "jpg"),
+        "model_input": (png_bytes(imaging.model_input_crop(clean, roi)), "png"),
+    }
+
+
+def renditions_store(store: Store, renditions: dict[str, tuple[bytes, str]]) -> dict[str, str]:
+    return {field: store.put(field, payload, ext) for field, (payload, ext) in renditions.items()}
 
 
 def _checked_files(source: ImportSource, manifest_files: set[str], errors: list[str]) -> None:
@@ -188,7 +197,7 @@ def cases_import(
     """Import a folder or zip with a manifest.csv into the study, all or nothing."""
     started = time.monotonic()
     source = source_open(path, limits=import_limits())
-    store = _Store(study)
+    store = Store(study)
     try:
         manifest = manifest_parse(source.read(MANIFEST_NAME))
         errors = list(manifest.errors)

@@ -16,10 +16,11 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from fixtures.phantom import generate_phantom_study
-from readerstudy.errors import ImportRejected
+from readerstudy.errors import Conflict, ImportRejected
 from readerstudy.studies import imaging
 from readerstudy.studies.importing import cases_import
 from readerstudy.studies.models import Case, CaseImage, Study
+from tests.conftest import Personas
 from tests.factories import StudyFactory
 
 
@@ -294,3 +295,48 @@ def test_the_command_prints_every_error(phantom: Path) -> None:
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_cases", "fresh", str(phantom), "--create", stderr=err, verbosity=0)
     assert "row 2: truth must be benign or malignant" in err.getvalue()
+
+
+def _no_sector_png(path: Path) -> None:
+    """A black picture with only text: no ultrasound region can be found in it."""
+    import cv2
+
+    canvas = np.zeros((300, 400, 3), dtype=np.uint8)
+    cv2.putText(
+        canvas, "DOE, JANE  ID 12345", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2
+    )
+    cv2.imwrite(str(path), canvas)
+
+
+@pytest.mark.django_db
+def test_an_image_without_a_region_is_flagged_blocks_reading_until_a_coordinator_sets_it(
+    personas: Personas, tmp_path: Path
+) -> None:
+    from readerstudy.reading.models import Round
+    from readerstudy.reading.services import round_open
+    from readerstudy.studies.regions import case_image_region_set
+
+    folder = tmp_path / "flagged"
+    folder.mkdir()
+    _no_sector_png(folder / "a.png")
+    (folder / "manifest.csv").write_text(
+        "patient_id,case_id,file,truth,cohort,roi_x,roi_y,roi_w,roi_h\n"
+        "P1,C1,a.png,benign,internal_test,120,120,80,80\n"
+    )
+    study = personas.study
+    summary = cases_import(study=study, path=folder, actor=None)
+    assert summary.needs_review == 1
+    image = CaseImage.objects.get(case__study=study)
+    assert image.needs_review
+    assert not image.display
+    round_1 = Round.objects.create(study=study, index=1, assisted=False)
+    with pytest.raises(Conflict, match="need review"):
+        round_open(round=round_1, actor=personas.alice)
+    with pytest.raises(Conflict, match="inside the 400×300 image"):
+        case_image_region_set(image=image, box=(90, 90, 400, 200), actor=personas.alice)
+    image = case_image_region_set(image=image, box=(95, 95, 210, 170), actor=personas.alice)
+    assert not image.needs_review
+    assert image.region_source == "manual"
+    rgb = imaging.decode(default_storage.open(str(image.display.name)).read()).rgb
+    assert rgb[:60].max() <= 40  # the burned-in name is gone
+    assert round_open(round=round_1, actor=personas.alice).status == "open"
