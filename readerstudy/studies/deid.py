@@ -212,17 +212,23 @@ def deidentify(
     date_shift_days: int,
     region: Region | None = None,
     clean_pixels: bool = True,
+    in_place: bool = False,
+    frames: tuple[np.ndarray, ...] | None = None,
 ) -> Dataset:
-    """A de-identified copy of `ds`. UIDs are derived from (pseudonym, original UID), so importing
+    """A de-identified copy of `ds` (or `ds` itself, changed, with `in_place`: the importer owns
+    its freshly parsed dataset, and copying a megabyte of pixels costs more than decoding them).
+    `frames` are every frame already decoded to RGB, to spare a second decode.
+
+    UIDs are derived from (pseudonym, original UID), so importing
     the same file again gives the same UIDs. Pixels outside the ultrasound region (`region`, else
     the header's or the detected one) are blanked; when no region can be found the file is rejected
     rather than passed on with its burned-in text."""
-    out = copy.deepcopy(ds)
+    out = ds if in_place else copy.deepcopy(ds)
     walker = _Walker(pseudonym=pseudonym, days=date_shift_days)
     walker.clean(out)  # first: it also turns every raw element into a decoded one
     cleaned = False
     if clean_pixels and "PixelData" in out:
-        cleaned = _clean_pixels(out, region)
+        cleaned = _clean_pixels(out, region, frames=frames)
         # every element is decoded and the pixels are native, so the copy can be written in the
         # new (little-endian) syntax even when the source was big endian
         out.set_original_encoding(None, None)
@@ -253,14 +259,17 @@ def deidentify(
     return out
 
 
-def _clean_pixels(ds: Dataset, region: Region | None) -> bool:
-    decoded = decode_dataset(ds, all_frames=True)
-    region = region or ultrasound_region(ds, decoded.rgb)
+def _clean_pixels(
+    ds: Dataset, region: Region | None, *, frames: tuple[np.ndarray, ...] | None = None
+) -> bool:
+    if frames is None:
+        frames = decode_dataset(ds, all_frames=True).frames
+    region = region or ultrasound_region(ds, frames[0])
     if region is None:
         raise ImageRejected("burned-in annotation cannot be removed: no ultrasound region found")
-    frames = np.stack([blank_outside(frame, region) for frame in decoded.frames])
+    blanked = np.stack([blank_outside(frame, region) for frame in frames])
     grey = str(ds.get("PhotometricInterpretation", "")).startswith("MONOCHROME")
-    pixels = frames[..., 0] if grey else frames
+    pixels = blanked[..., 0] if grey else blanked
     for keyword in PIXEL_TRANSFORMS:
         if keyword in ds:
             delattr(ds, keyword)
@@ -269,13 +278,13 @@ def _clean_pixels(ds: Dataset, region: Region | None) -> bool:
     # the rewritten pixels are native little-endian whatever the source's syntax was
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.set_pixel_data(
-        pixels[0] if len(frames) == 1 else pixels,
+        pixels[0] if len(blanked) == 1 else pixels,
         "MONOCHROME2" if grey else "RGB",
         8,
         generate_instance_uid=False,
     )
-    if len(frames) > 1:
-        ds.NumberOfFrames = len(frames)
+    if len(blanked) > 1:
+        ds.NumberOfFrames = len(blanked)
     return True
 
 

@@ -340,3 +340,10 @@ def test_an_image_without_a_region_is_flagged_blocks_reading_until_a_coordinator
     rgb = imaging.decode(default_storage.open(str(image.display.name)).read()).rgb
     assert rgb[:60].max() <= 40  # the burned-in name is gone
     assert round_open(round=round_1, actor=personas.alice).status == "open"
+
+
+@pytest.mark.django_db
+def test_the_sample_under_fixtures_imports(tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[2] / "fixtures" / "sample"
+    summary = cases_import(study=StudyFactory.create(), path=sample, actor=None)
+    assert summary.images == len(_rows(sample))
