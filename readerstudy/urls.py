@@ -8,6 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
+from inference.apis import ModelVersionListApi, PrecomputeCreateApi, PrecomputeDetailApi
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
     ReadingImageApi,
@@ -59,6 +60,15 @@ api_patterns = [
         "rounds/<int:round_pk>/washout-overrides/",
         WashoutOverrideApi.as_view(),
         name="washout-override",
+    ),
+    path("models/", ModelVersionListApi.as_view(), name="model-list"),
+    path(
+        "studies/<slug:slug>/precompute/", PrecomputeCreateApi.as_view(), name="precompute-create"
+    ),
+    path(
+        "studies/<slug:slug>/precompute/<int:pk>/",
+        PrecomputeDetailApi.as_view(),
+        name="precompute-detail",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from readerstudy.accounts.models import Reader, User
 from readerstudy.errors import NotFound, NotPermitted
-from readerstudy.reading.models import Decision, Round
+from readerstudy.reading.models import Decision, ReadingSession, Round
 from readerstudy.reading.selectors import (
     case_payload,
     image_for_session,
@@ -33,6 +33,7 @@ from readerstudy.reading.services import (
     read_revise,
     read_submit,
     session_next_case,
+    session_position,
     session_start,
 )
 from readerstudy.studies.models import Case
@@ -111,11 +112,9 @@ class SessionStartApi(APIView):
         )
 
 
-def _current_case(session_pk: int, user: Any) -> dict[str, Any]:
-    reader = reader_of(user)
-    session = session_for_reader(reader=reader, session_pk=session_pk)
-    case = session_next_case(session=session)
-    progress = session_progress(session=session)
+def _current_case(session: ReadingSession) -> dict[str, Any]:
+    case, done = session_position(session=session)
+    progress = {"done": done, "total": len(session.permutation)}
     if case is None:
         return {"complete": True, "case": None, **progress}
     case_view_record(session=session, case=case)
@@ -127,7 +126,8 @@ class SessionCurrentCaseApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request, session_pk: int) -> Response:
-        return _private(Response(_current_case(session_pk, request.user)))
+        session = session_for_reader(reader=reader_of(request.user), session_pk=session_pk)
+        return _private(Response(_current_case(session)))
 
 
 class SessionCaseApi(APIView):
@@ -188,7 +188,7 @@ class ReadSubmitApi(APIView):
         else:
             read = read_submit(**common)
         body = {"read": {"revision": read.revision, "submitted_at": read.submitted_at}}
-        body["next"] = _current_case(session_pk, request.user)
+        body["next"] = _current_case(session)
         return _private(Response(body, status=status.HTTP_201_CREATED))
 
 

@@ -25,7 +25,7 @@ class ReaderProgress:
 
 def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any]:
     """Everything the coordinator console shows, as plain data (also served by the API)."""
-    from inference.models import CasePrediction, PrecomputeJob
+    from inference.models import CasePrediction, ModelVersion, PrecomputeJob
 
     now = now or timezone.now()
     cases = reading_cases(study=study)
@@ -96,6 +96,7 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
             study.cases.values_list("cohort").annotate(n=Count("pk")).order_by("cohort")
         ),
         "ai_model": study.ai_model,
+        "model_versions": list(ModelVersion.objects.order_by("-created_at")[:50]),
         "reading_cases_with_ai": with_ai,
         "precompute": job,
         "rounds": rounds,

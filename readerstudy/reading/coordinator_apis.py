@@ -19,7 +19,7 @@ from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import study_list_coordinated
 
 
-def _coordinated_study(user: Any, slug: str) -> Study:
+def coordinated_study(user: Any, slug: str) -> Study:
     assert isinstance(user, User)
     study = study_list_coordinated(user=user).filter(slug=slug).first()
     if study is None:
@@ -56,7 +56,7 @@ class StudyConsoleApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request, slug: str) -> Response:
-        console = study_console(study=_coordinated_study(request.user, slug))
+        console = study_console(study=coordinated_study(request.user, slug))
         job = console["precompute"]
         return Response(
             {

@@ -202,8 +202,9 @@ def session_current_reads(*, session: ReadingSession) -> dict[int, Read]:
     return {read.case_id: read for read in reads}
 
 
-def session_next_case(*, session: ReadingSession) -> Case | None:
-    """The first case in the session's order without a read: where a reader resumes."""
+def session_position(*, session: ReadingSession) -> tuple[Case | None, int]:
+    """The first case in the session's order without a read (where a reader resumes), and how
+    many cases are read."""
     read = set(
         Read.objects.filter(session=session, supersedes__isnull=True).values_list(
             "case_id", flat=True
@@ -211,8 +212,13 @@ def session_next_case(*, session: ReadingSession) -> Case | None:
     )
     for case_pk in session.permutation:
         if case_pk not in read:
-            return Case.objects.get(pk=case_pk)
-    return None
+            return Case.objects.get(pk=case_pk), len(read)
+    return None, len(read)
+
+
+def session_next_case(*, session: ReadingSession) -> Case | None:
+    """The first case in the session's order without a read: where a reader resumes."""
+    return session_position(session=session)[0]
 
 
 def case_view_record(
@@ -249,7 +255,11 @@ def read_submit(
     now: datetime | None = None,
 ) -> Read:
     """Record a reader's answer. Idempotent by the client's nonce: a retry returns the same read."""
-    session = ReadingSession.objects.select_for_update().select_related("round").get(pk=session.pk)
+    session = (
+        ReadingSession.objects.select_for_update(of=("self",))
+        .select_related("round__study", "reader")
+        .get(pk=session.pk)
+    )
     earlier = Read.objects.filter(session=session, nonce=nonce).first()
     if earlier is not None:
         if earlier.case_id != case.pk:
@@ -305,7 +315,9 @@ def read_revise(
 ) -> Read:
     """A correction: a new revision that supersedes the current read; the old one is kept."""
     session = (
-        ReadingSession.objects.select_for_update().select_related("round__study").get(pk=session.pk)
+        ReadingSession.objects.select_for_update(of=("self",))
+        .select_related("round__study")
+        .get(pk=session.pk)
     )
     earlier = Read.objects.filter(session=session, nonce=nonce).first()
     if earlier is not None:

@@ -7,6 +7,7 @@ import io
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -347,3 +348,39 @@ def test_the_sample_under_fixtures_imports(tmp_path: Path) -> None:
     sample = Path(__file__).resolve().parents[2] / "fixtures" / "sample"
     summary = cases_import(study=StudyFactory.create(), path=sample, actor=None)
     assert summary.images == len(_rows(sample))
+
+
+@pytest.mark.django_db
+def test_an_uploaded_zip_is_imported_by_the_task_with_progress_and_errors(
+    personas: Personas, phantom: Path, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.test import Client
+
+    from readerstudy.studies.models import ImportJob
+    from readerstudy.studies.tasks import import_run
+    from tests.conftest import PASSWORD
+
+    alice, bob = Client(), Client()
+    assert alice.login(username="alice", password=PASSWORD)
+    assert bob.login(username="bob", password=PASSWORD)
+    archive = _zip(phantom, tmp_path / "upload.zip")
+    url = f"/api/studies/{personas.study.slug}/imports/"
+    with archive.open("rb") as handle:
+        assert bob.post(url, {"archive": handle}).status_code == 403
+    with django_capture_on_commit_callbacks(execute=False) as queued, archive.open("rb") as handle:
+        response = alice.post(url, {"archive": handle})
+    assert response.status_code == 202
+    assert len(queued) == 1
+    job_id = response.json()["id"]
+    assert import_run(job_pk=job_id) == "succeeded"
+    assert import_run(job_pk=job_id) == "succeeded"  # a re-delivered task does nothing twice
+    job = alice.get(f"/api/imports/{job_id}/").json()
+    assert job["done_images"] == job["total_images"] == len(_rows(phantom))
+    assert job["summary"]["images"] == len(_rows(phantom))
+    assert not ImportJob.objects.get(pk=job_id).upload  # the upload is not kept
+    not_zip = tmp_path / "notes.txt"
+    not_zip.write_text("hello")
+    with not_zip.open("rb") as handle:
+        refused = alice.post(url, {"archive": handle})
+    assert refused.status_code == 400
+    assert "zip" in refused.json()["message"]

@@ -13,7 +13,16 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from fixtures.demo import DEMO_ACCOUNTS, DEMO_CASES, demo_build, demo_import_cases, demo_passwords
+from fixtures.demo import (
+    DEMO_ACCOUNTS,
+    DEMO_CASES,
+    LIVE_READER,
+    demo_build,
+    demo_import_cases,
+    demo_model,
+    demo_passwords,
+    demo_simulate_reads,
+)
 
 
 class Command(BaseCommand):
@@ -24,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
             "--cases", type=int, default=DEMO_CASES, help="phantom cases in the demo study"
+        )
+        parser.add_argument(
+            "--no-ai", action="store_true", help="skip training and precompute (round 2 stays shut)"
         )
         parser.add_argument(
             "--no-serve", action="store_true", help="Only build the demo data, start nothing."
@@ -41,6 +53,19 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Imported {imported.cases} phantom cases ({imported.images} images) in "
                 f"{imported.seconds:.0f} s."
+            )
+        if not options["no_ai"]:
+            version, how = demo_model(study=study, work_dir=settings.VAR_DIR / "demo")
+            metrics = version.validation_metrics.get("case", {}).get("auc")
+            self.stdout.write(
+                f"AI model {version.name} ({how}); validation case-level AUC "
+                f"{metrics if metrics is None else round(metrics, 3)}; every image precomputed."
+            )
+        reads = demo_simulate_reads(study=study)
+        if reads:
+            self.stdout.write(
+                f"Simulated readers read {sum(reads.values())} cases over {len(reads)} sessions; "
+                f"{LIVE_READER} has an unread round-1 session waiting."
             )
         self.stdout.write(self.style.SUCCESS(f"Demo study '{study.slug}' is ready."))
         self.stdout.write("Demo accounts (username / password / role):")
