@@ -1,0 +1,117 @@
+"""Grad-CAM (Selvaraju et al. 2017) computed in the same batched pass as the probability.
+
+Why not pytorch-grad-cam's `GradCAM` (the reference this is tested against): its default path runs
+`model.zero_grad()` and a full `loss.backward()`, i.e. the gradient of every weight of the network
+back to the input, copies activations and gradients to numpy, and resizes each map with
+`cv2.resize` one image at a time; it also runs the forward pass separately from the caller's own
+prediction. Here one forward pass yields both the logit and the target layer's activations, the
+activations are cut from the graph (a leaf that requires grad), and
+`torch.autograd.grad(logits.sum(), activations)` differentiates only the layers after it — for a
+pooled linear head that is a broadcast, so the heatmap costs about one inference, and the weights
+before the layer never enter the graph at all when they are frozen (the predictor freezes them).
+Measured on the 2-core development CPU for ResNet18 at 224 px (tests/benchmarks/bench_precompute.py):
+see that script's output and the report in the predictor's docstring.
+
+Which class the map explains: by default the predicted one (the gradient of +logit when the
+model calls the image malignant, of −logit when it calls it benign — pytorch-grad-cam's
+`BinaryClassifierOutputTarget(predicted)`), so every reader sees what drove the call; with
+`target="malignant"` a confidently benign image has an all-zero map (nothing speaks for
+malignancy), which on trained phantom models was a third of the validation images. Both cost the
+same: the sign is applied to the per-channel weights after the one gradient.
+
+The model must be in eval mode: batch-norm with batch statistics would couple the images of a batch,
+and then the gradient of the summed logits would no longer be each image's own gradient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+TARGETS = ("predicted", "malignant")
+
+
+@contextlib.contextmanager
+def captured_activations(layer: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Record `layer`'s output on each forward pass inside the block; the hook is always removed."""
+    store: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, _inputs: object, output: object) -> torch.Tensor:
+        if not isinstance(output, torch.Tensor):
+            raise TypeError(f"Grad-CAM needs a tensor output, got {type(output).__name__}")
+        # A fresh leaf: the backward pass starts here and never enters the earlier layers.
+        leaf = output.detach().requires_grad_(True)
+        store.append(leaf)
+        return leaf
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        yield store
+    finally:
+        handle.remove()
+
+
+def logits_and_cams(
+    model: nn.Module,
+    layer: nn.Module,
+    inputs: torch.Tensor,
+    *,
+    autocast_dtype: torch.dtype | None = None,
+    size: tuple[int, int] | None = None,
+    target: str = "predicted",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward pass → (logits (N,) float32, heatmaps (N, H, W) float32 in [0, 1]).
+
+    Heatmaps are ReLU(Σ_k w_k A_k) with w_k the spatial mean of ∂(±logit)/∂A_k (the sign of
+    the predicted class, or + for `target="malignant"`), bilinearly
+    upsampled to `size` (default: the input's) and min-max normalised per image — the same
+    steps, in an equivalent order, as pytorch-grad-cam. An all-zero map stays zero.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+    autocast = (
+        torch.autocast(inputs.device.type, dtype=autocast_dtype)
+        if autocast_dtype is not None
+        else contextlib.nullcontext()
+    )
+    with torch.enable_grad(), captured_activations(layer) as store:
+        with autocast:
+            logits = model(inputs).reshape(inputs.shape[0], -1)[:, 0]
+        if len(store) != 1:
+            raise RuntimeError(f"the target layer ran {len(store)} times in one forward pass")
+        activations = store[0]
+        (gradients,) = torch.autograd.grad(logits.sum(), activations)
+    with torch.no_grad():
+        acts = activations.detach().float()
+        weights = gradients.float().mean(dim=(2, 3), keepdim=True)
+        if target == "predicted":
+            sign = torch.where(logits.detach() > 0, 1.0, -1.0).to(weights.dtype)
+            weights = weights * sign.view(-1, 1, 1, 1)
+        cams = F.relu((weights * acts).sum(dim=1, keepdim=True))
+        cams = F.interpolate(
+            cams, size=size or tuple(inputs.shape[-2:]), mode="bilinear", align_corners=False
+        )[:, 0]
+        low = cams.amin(dim=(1, 2), keepdim=True)
+        span = cams.amax(dim=(1, 2), keepdim=True) - low
+        cams = torch.where(span > 0, (cams - low) / span.clamp_min(1e-12), torch.zeros_like(cams))
+    return logits.detach().float(), cams
+
+
+def to_uint8(cams: torch.Tensor) -> np.ndarray:
+    """[0, 1] heatmaps → 8-bit arrays (rounded, not truncated)."""
+    return cams.mul(255.0).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def heatmap_png(heatmap: np.ndarray, *, compression: int = 1) -> bytes:
+    """An 8-bit heatmap as PNG bytes; level 1 because precompute writes thousands of them and
+    smooth heatmaps compress well even at the fastest setting."""
+    ok, data = cv2.imencode(".png", heatmap, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return data.tobytes()

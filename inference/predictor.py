@@ -1,0 +1,244 @@
+"""The precompute predictor: load a checkpoint once, then images → malignancy probabilities and
+8-bit Grad-CAM heatmaps in batches, as plain numpy arrays; and the case-level soft vote.
+
+    predictor = Predictor("model.ckpt").load()
+    out = predictor(images, rois)            # preprocess → predict → postprocess
+    out.probabilities, out.heatmaps, out.boxes
+
+Speed decisions, each measured by tests/benchmarks/bench_precompute.py:
+- the device is chosen automatically (cuda > mps > cpu) and the model runs channels_last;
+- the heatmap comes out of the same forward pass as the probability (`inference.cam`), with the
+  weights frozen so the backward pass touches only the layers after the Grad-CAM layer;
+- bf16 autocast is used only when the hardware has native bf16 and a measured check on the loaded
+  model keeps every probability within `tolerance` (0.01) of fp32: at `load()` the predictor runs a
+  calibration batch (the checkpoint's validation crops, else ones passed in, else synthetic
+  speckle) both ways and records the largest difference in `bf16_max_difference`.
+
+`predict` runs under `torch.enable_grad()`, not `inference_mode()`, because Grad-CAM needs one
+gradient; with frozen weights no graph is built before the Grad-CAM layer, so this costs nothing
+there. `predict(..., heatmaps=False)` runs under `inference_mode()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import cv2
+import numpy as np
+import torch
+
+from inference.cam import logits_and_cams, to_uint8
+from inference.checkpoint import ModelBundle, load_bundle
+from inference.preprocess import CropBox, Roi, model_input, normalise
+from inference.zoo import target_layer
+
+MODEL_THRESHOLD = 0.5
+
+
+def choose_device(preferred: str | None = None) -> torch.device:
+    if preferred:
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether bf16 matmuls/convolutions run in hardware (elsewhere bf16 is emulated and slower)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        with contextlib.suppress(AttributeError, RuntimeError):
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def synthetic_calibration(size: int, n: int = 16, seed: int = 0) -> np.ndarray:
+    """Speckle-like equalised images, for checkpoints that carry no calibration crops."""
+    rng = np.random.default_rng(seed)
+    images = []
+    for _ in range(n):
+        field = np.abs(rng.normal(size=(size, size)) + 1j * rng.normal(size=(size, size)))
+        field = cv2.GaussianBlur(field, (0, 0), 1.0)
+        grey = (255 * (field - field.min()) / np.ptp(field)).astype(np.uint8)
+        images.append(cv2.equalizeHist(grey))
+    return np.stack(images)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    inputs: torch.Tensor  # uint8 (N, S, S) equalised crops, on the CPU
+    boxes: list[CropBox]  # each crop's box in its source image
+
+
+@dataclass(frozen=True)
+class Predictions:
+    probabilities: np.ndarray  # float32 (N,)
+    heatmaps: np.ndarray | None  # uint8 (N, S, S) on the model input (the crop), or None
+    boxes: list[CropBox]
+
+
+class Predictor:
+    """Loads a checkpoint once and runs batched predictions with heatmaps."""
+
+    def __init__(
+        self,
+        checkpoint: Path | str | bytes | IO[bytes] | ModelBundle,
+        *,
+        expected_sha256: str | None = None,
+        device: str | None = None,
+        channels_last: bool = True,
+        allow_bf16: bool = True,
+        tolerance: float = 0.01,
+        heatmap_target: str = "predicted",
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.expected_sha256 = expected_sha256
+        self.device = choose_device(device)
+        self.channels_last = channels_last
+        self.allow_bf16 = allow_bf16
+        self.tolerance = tolerance
+        self.heatmap_target = heatmap_target  # see inference.cam: the predicted class's evidence
+        self.autocast_dtype: torch.dtype | None = None
+        self.bf16_max_difference: float | None = None
+        self._bundle: ModelBundle | None = None
+
+    @property
+    def bundle(self) -> ModelBundle:
+        if self._bundle is None:
+            raise RuntimeError("call Predictor.load() first")
+        return self._bundle
+
+    @property
+    def precision(self) -> str:
+        return "bf16" if self.autocast_dtype == torch.bfloat16 else "fp32"
+
+    def load(self, calibration: np.ndarray | None = None) -> Predictor:
+        """Read and verify the checkpoint, place the model, and decide bf16 by measurement."""
+        bundle = (
+            self.checkpoint
+            if isinstance(self.checkpoint, ModelBundle)  # already loaded (benchmarks, training)
+            else load_bundle(self.checkpoint, expected_sha256=self.expected_sha256)
+        )
+        model = bundle.model.eval().requires_grad_(False).to(self.device)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        bundle.model = model
+        self._bundle = bundle
+        self._layer = target_layer(model, bundle.meta.architecture)
+        self.autocast_dtype = None
+        if self.allow_bf16 and native_bf16(self.device):
+            if calibration is None:
+                calibration = bundle.calibration
+            if calibration is None:
+                calibration = synthetic_calibration(bundle.preprocessing.size)
+            self.bf16_max_difference = self.measure_bf16(calibration)
+            if self.bf16_max_difference <= self.tolerance:
+                self.autocast_dtype = torch.bfloat16
+        return self
+
+    def measure_bf16(self, calibration: np.ndarray) -> float:
+        """Largest |p_bf16 − p_fp32| over the calibration crops (uint8 (N, S, S))."""
+        batch = PreparedBatch(torch.from_numpy(np.ascontiguousarray(calibration)), [])
+        saved = self.autocast_dtype
+        try:
+            self.autocast_dtype = None
+            fp32, _ = self.predict(batch, heatmaps=False)
+            self.autocast_dtype = torch.bfloat16
+            bf16, _ = self.predict(batch, heatmaps=False)
+        finally:
+            self.autocast_dtype = saved
+        return float((bf16 - fp32).abs().max())
+
+    def preprocess(
+        self, images: Sequence[np.ndarray], rois: Sequence[Roi | None] | None = None
+    ) -> PreparedBatch:
+        """Full images with lesion boxes (or, with `rois=None`, ready crops) → a batch."""
+        spec = self.bundle.preprocessing
+        rois = [None] * len(images) if rois is None else rois
+        if len(rois) != len(images):
+            raise ValueError(f"{len(images)} images but {len(rois)} lesion boxes")
+        crops, boxes = [], []
+        for image, roi in zip(images, rois, strict=True):
+            crop, box = model_input(image, roi, spec)
+            crops.append(crop)
+            boxes.append(box)
+        return PreparedBatch(torch.from_numpy(np.stack(crops)), boxes)
+
+    def predict(
+        self, batch: PreparedBatch, *, heatmaps: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Probabilities (N,) and heatmaps (N, S, S) in [0, 1], both float32 on the device."""
+        bundle = self.bundle
+        x = normalise(batch.inputs.to(self.device, non_blocking=True), bundle.preprocessing)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if heatmaps:
+            logits, cams = logits_and_cams(
+                bundle.model,
+                self._layer,
+                x,
+                autocast_dtype=self.autocast_dtype,
+                target=self.heatmap_target,
+            )
+            return torch.sigmoid(logits), cams
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.autocast_dtype)
+            if self.autocast_dtype is not None
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            logits = bundle.model(x).reshape(x.shape[0], -1)[:, 0]
+        return torch.sigmoid(logits.float()), None
+
+    def postprocess(
+        self, batch: PreparedBatch, probabilities: torch.Tensor, cams: torch.Tensor | None
+    ) -> Predictions:
+        return Predictions(
+            probabilities=probabilities.cpu().numpy().astype(np.float32),
+            heatmaps=None if cams is None else to_uint8(cams),
+            boxes=batch.boxes,
+        )
+
+    def __call__(
+        self,
+        images: Sequence[np.ndarray],
+        rois: Sequence[Roi | None] | None = None,
+        *,
+        heatmaps: bool = True,
+    ) -> Predictions:
+        batch = self.preprocess(images, rois)
+        probabilities, cams = self.predict(batch, heatmaps=heatmaps)
+        return self.postprocess(batch, probabilities, cams)
+
+
+@dataclass(frozen=True)
+class CaseVote:
+    case_ids: list[str]
+    probabilities: np.ndarray  # float64, mean image probability per case
+    malignant: np.ndarray  # bool, probability > threshold
+    n_images: np.ndarray  # int
+
+
+def soft_vote(
+    *,
+    case_ids: Sequence[str] | np.ndarray,
+    probabilities: Sequence[float] | np.ndarray,
+    threshold: float = MODEL_THRESHOLD,
+) -> CaseVote:
+    """The seed's case prediction: the mean probability over a case's images, malignant when
+    > threshold (strictly). Cases come out sorted by id. `analysis.metrics.soft_vote` does the
+    same on a frame with truth; this one needs no truth (precompute has none)."""
+    ids = np.asarray([str(c) for c in case_ids])
+    prob = np.asarray(probabilities, dtype=np.float64)
+    if ids.shape != prob.shape:
+        raise ValueError(f"{ids.size} case ids but {prob.size} probabilities")
+    unique, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=prob, minlength=unique.size) / counts
+    return CaseVote([str(u) for u in unique], means, means > threshold, counts)

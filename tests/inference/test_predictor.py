@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inference.checkpoint import ModelBundle, ModelMeta, save_bundle
+from inference.predictor import Predictor, choose_device, native_bf16, soft_vote
+from inference.preprocess import Preprocessing, model_input, normalise
+from tests.inference.conftest import speckle_image
+
+SIZE = 64
+
+
+@pytest.fixture
+def checkpoint(tmp_path: Path, fresh_model: Callable[[str], torch.nn.Module]) -> Path:
+    bundle = ModelBundle(fresh_model("resnet18"), Preprocessing(size=SIZE), ModelMeta("resnet18"))
+    save_bundle(bundle, tmp_path / "m.ckpt")
+    return tmp_path / "m.ckpt"
+
+
+def images(n: int) -> tuple[list[np.ndarray], list[tuple[int, int, int, int]]]:
+    rng = np.random.default_rng(5)
+    pairs = [speckle_image(rng) for _ in range(n)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def test_predictor_returns_probabilities_and_8_bit_heatmaps_per_image(checkpoint: Path) -> None:
+    predictor = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    pictures, rois = images(3)
+
+    out = predictor(pictures, rois)
+
+    assert out.probabilities.dtype == np.float32
+    assert out.probabilities.shape == (3,)
+    assert ((out.probabilities > 0) & (out.probabilities < 1)).all()
+    assert out.heatmaps is not None
+    assert out.heatmaps.dtype == np.uint8
+    assert out.heatmaps.shape == (3, SIZE, SIZE)
+    assert [b.width for b in out.boxes] == [round(40 * 1.3)] * 3  # 1.3 × the 40 px box
+    assert predictor.precision == "fp32"
+
+
+def test_predictor_probability_equals_the_plain_fp32_model(
+    checkpoint: Path, fresh_model: Callable[[str], torch.nn.Module]
+) -> None:
+    predictor = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    pictures, rois = images(2)
+    spec = Preprocessing(size=SIZE)
+    x = normalise(
+        torch.from_numpy(
+            np.stack([model_input(p, r, spec)[0] for p, r in zip(pictures, rois, strict=True)])
+        ),
+        spec,
+    )
+    with torch.inference_mode():
+        expected = torch.sigmoid(fresh_model("resnet18")(x)[:, 0]).numpy()
+
+    np.testing.assert_allclose(predictor(pictures, rois).probabilities, expected, atol=1e-5)
+    np.testing.assert_allclose(
+        predictor(pictures, rois, heatmaps=False).probabilities, expected, atol=1e-5
+    )
+
+
+def test_predictor_accepts_ready_crops(checkpoint: Path) -> None:
+    predictor = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    pictures, rois = images(2)
+    spec = predictor.bundle.preprocessing
+    crops = []
+    for picture, roi in zip(pictures, rois, strict=True):
+        box = model_input(picture, roi, spec)[1]
+        crops.append(picture[box.y0 : box.y1, box.x0 : box.x1])
+    np.testing.assert_array_equal(
+        predictor(crops).probabilities, predictor(pictures, rois).probabilities
+    )
+
+
+def test_bf16_is_used_only_within_the_tolerance_of_fp32(checkpoint: Path) -> None:
+    if not native_bf16(torch.device("cpu")):
+        pytest.skip("this CPU has no native bf16")
+    lenient = Predictor(checkpoint, device="cpu", tolerance=1.0).load()
+    assert lenient.precision == "bf16"
+    assert lenient.bf16_max_difference is not None
+    strict = Predictor(checkpoint, device="cpu", tolerance=0.0).load()
+    assert strict.bf16_max_difference == lenient.bf16_max_difference
+    assert strict.precision == ("bf16" if strict.bf16_max_difference == 0 else "fp32")
+
+    pictures, rois = images(2)
+    gap = np.abs(lenient(pictures, rois).probabilities - strict(pictures, rois).probabilities)
+    assert gap.max() < 0.05
+
+
+def test_device_is_chosen_automatically() -> None:
+    expected = (
+        "cuda"
+        if torch.cuda.is_available()
+        else "mps"
+        if torch.backends.mps.is_available()
+        else "cpu"
+    )
+    assert choose_device().type == expected
+    assert choose_device("cpu").type == "cpu"
+
+
+def test_predictor_must_be_loaded_first(checkpoint: Path) -> None:
+    with pytest.raises(RuntimeError, match="load"):
+        Predictor(checkpoint).preprocess(*images(1))
+
+
+def test_soft_vote_averages_a_cases_images_and_thresholds_strictly() -> None:
+    vote = soft_vote(
+        case_ids=["b", "a", "b", "c", "a", "c"],
+        probabilities=[0.9, 0.2, 0.2, 0.5, 0.4, 0.5],
+    )
+    assert vote.case_ids == ["a", "b", "c"]
+    np.testing.assert_allclose(vote.probabilities, [0.3, 0.55, 0.5])
+    np.testing.assert_array_equal(vote.malignant, [False, True, False])  # 0.5 is not > 0.5
+    np.testing.assert_array_equal(vote.n_images, [2, 2, 2])
+    with pytest.raises(ValueError, match="case ids"):
+        soft_vote(case_ids=["a"], probabilities=[0.1, 0.2])

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from inference.data import (
+    Dataset,
+    augmentation,
+    oversampled_indices,
+    patient_folds,
+    prepare_dataset,
+    read_manifest,
+    split_by_patient,
+)
+from inference.evaluate import evaluate
+from inference.preprocess import Preprocessing
+from inference.train import TrainConfig, make_bundle, select_best, train_model
+from tests.inference.conftest import speckle_image
+
+
+def cohort_labels(n_patients: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images of patients with 1–3 images each; about 30 % of patients malignant."""
+    rng = np.random.default_rng(seed)
+    patients, labels = [], []
+    for p in range(n_patients):
+        malignant = rng.random() < 0.3
+        for _ in range(rng.integers(1, 4)):
+            patients.append(f"P{p:03d}")
+            labels.append(float(malignant))
+    return np.array(patients), np.array(labels, dtype=np.float32)
+
+
+def test_split_is_8_1_1_by_patient_and_stratified() -> None:
+    patients, labels = cohort_labels(200)
+    split = split_by_patient(patients, labels, seed=4)
+
+    sets = {name: set(patients[index]) for name, index in split.items()}
+    assert not sets["train"] & sets["validation"]
+    assert not sets["train"] & sets["internal_test"]
+    assert not sets["validation"] & sets["internal_test"]
+    assert sum(len(i) for i in split.values()) == len(labels)
+    shares = {name: len(s) / 200 for name, s in sets.items()}
+    assert shares["train"] == pytest.approx(0.8, abs=0.03)
+    assert shares["validation"] == pytest.approx(0.1, abs=0.03)
+    rate = labels.mean()
+    for index in split.values():
+        assert labels[index].mean() == pytest.approx(rate, abs=0.1)
+
+
+def test_five_folds_hold_out_each_patient_exactly_once() -> None:
+    patients, labels = cohort_labels(60)
+    folds = patient_folds(patients, labels, n_folds=5, seed=1)
+    assert len(folds) == 5
+    held = np.concatenate([validation for _, validation in folds])
+    assert sorted(held) == list(range(len(labels)))
+    for train, validation in folds:
+        assert not set(patients[train]) & set(patients[validation])
+
+
+def test_malignant_images_are_oversampled_to_the_benign_count() -> None:
+    labels = np.array([0.0] * 30 + [1.0] * 8, dtype=np.float32)
+    order = oversampled_indices(labels, np.random.default_rng(0))
+    chosen = labels[order]
+    assert (chosen == 0).sum() == (chosen == 1).sum() == 30
+    assert set(np.flatnonzero(labels)) <= set(order)  # every malignant image at least once
+
+
+def test_augmentation_keeps_shape_and_type_and_follows_the_seed() -> None:
+    crop = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (1, 48, 48), dtype=np.uint8))
+    augment = augmentation(48)
+    torch.manual_seed(7)
+    first = torch.stack([augment(crop) for _ in range(8)])
+    torch.manual_seed(7)
+    second = torch.stack([augment(crop) for _ in range(8)])
+    assert first.shape == (8, 1, 48, 48)
+    assert first.dtype == torch.uint8
+    torch.testing.assert_close(first, second)
+    assert any(not torch.equal(a, crop) for a in first)
+
+
+def tiny_dataset(n: int, size: int = 32, seed: int = 0) -> Dataset:
+    rng = np.random.default_rng(seed)
+    labels = ((np.arange(n) // 2) % 3 == 0).astype(np.float32)  # two images per case
+    inputs = rng.integers(0, 256, (n, size, size), dtype=np.uint8)
+    inputs[labels == 1, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] //= 4  # a dark lesion
+    ids = np.array([f"C{i // 2}" for i in range(n)])
+    return Dataset(torch.from_numpy(inputs), labels, ids, ids, np.array(["train"] * n))
+
+
+def test_training_with_a_fixed_seed_is_deterministic() -> None:
+    data = tiny_dataset(8)
+    spec = Preprocessing(size=32)
+    config = TrainConfig(epochs=1, batch_size=4, imagenet=None, progress=False, seed=3)
+
+    first = train_model(data, data, spec, config)
+    second = train_model(data, data, spec, config)
+    third = train_model(data, data, spec, TrainConfig(**{**config.__dict__, "seed": 4}))
+
+    assert [r.train_loss for r in first.history] == [r.train_loss for r in second.history]
+    assert [r.validation_auc for r in first.history] == [r.validation_auc for r in second.history]
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
+    assert first.history[0].train_loss != third.history[0].train_loss
+    assert first.initialisation == "scratch"
+    assert not first.model.training
+
+
+def test_training_history_and_bundle_carry_per_epoch_metrics() -> None:
+    data = tiny_dataset(12)
+    spec = Preprocessing(size=32)
+    result = train_model(
+        data, data, spec, TrainConfig(epochs=2, batch_size=6, imagenet=None, progress=False)
+    )
+
+    assert [r.epoch for r in result.history] == [1, 2]
+    assert all(math.isfinite(r.train_loss) and 0 <= r.validation_auc <= 1 for r in result.history)
+    assert result.best_epoch in (1, 2)
+    bundle = make_bundle(result, spec, data, data_provenance={"manifest": "test"})
+    assert bundle.meta.training["epochs_run"] == 2
+    assert set(bundle.meta.validation_metrics) == {"image", "case"}
+    assert bundle.calibration is not None
+    assert bundle.calibration.shape == (12, 32, 32)
+
+
+def test_best_architecture_is_the_one_with_the_highest_validation_auc() -> None:
+    assert select_best({"resnet18": 0.91, "vgg16": 0.93, "mobilenet_v2": float("nan")}) == "vgg16"
+    with pytest.raises(ValueError, match="no architecture"):
+        select_best({"resnet18": float("nan")})
+
+
+def test_evaluation_reports_image_and_case_level_metrics() -> None:
+    # Case A (benign): 0.2, 0.7 → mean 0.45 benign; case B (malignant): 0.6, 0.3 → 0.45 benign;
+    # case C (malignant): 0.8 → malignant; case D (benign): 0.1.
+    report = evaluate(
+        truth=np.array([0, 0, 1, 1, 1, 0]),
+        probabilities=np.array([0.2, 0.7, 0.6, 0.3, 0.8, 0.1]),
+        case_ids=["A", "A", "B", "B", "C", "D"],
+    )
+    image, case = report["image"], report["case"]
+    assert (image["tp"], image["fn"], image["fp"], image["tn"]) == (2, 1, 1, 2)
+    assert image["sensitivity"] == pytest.approx(2 / 3)
+    assert image["ppv"] == pytest.approx(2 / 3)
+    assert image["f1"] == pytest.approx(2 / 3)
+    assert image["auc"] == pytest.approx(7 / 9)
+    assert (case["tp"], case["fn"], case["fp"], case["tn"]) == (1, 1, 0, 2)
+    assert case["accuracy"] == pytest.approx(3 / 4)
+    assert case["specificity"] == 1.0
+    assert case["npv"] == pytest.approx(2 / 3)
+    assert case["auc"] == pytest.approx(0.875)  # B ties A (0.45): half a pair
+    assert case["auc_ci_low"] <= case["auc"] <= case["auc_ci_high"]
+
+
+def test_manifest_images_are_read_and_preprocessed(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(3):
+        rgb, roi = speckle_image(rng)
+        cv2.imwrite(str(tmp_path / f"{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        rows.append({"patient_id": f"P{i}", "case_id": f"C{i}", "file": f"{i}.png",
+                     "truth": "malignant" if i else "benign", "cohort": "train",
+                     "roi_x": roi[0], "roi_y": roi[1], "roi_w": roi[2], "roi_h": roi[3]})  # fmt: skip
+    with (tmp_path / "manifest.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    data = prepare_dataset(read_manifest(tmp_path / "manifest.csv"), Preprocessing(size=24))
+
+    assert data.inputs.shape == (3, 24, 24)
+    assert data.inputs.dtype == torch.uint8
+    np.testing.assert_array_equal(data.labels, [0, 1, 1])
+    assert len(data.cohort("train")) == 3
