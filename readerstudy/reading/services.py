@@ -240,6 +240,27 @@ def _check_can_read(*, session: ReadingSession, case: Case, actor: User) -> None
         raise Conflict("This case is not part of your session.")
 
 
+def _locked_for_read(
+    *, session: ReadingSession, case: Case, nonce: UUID, actor: User, confidence: int
+) -> tuple[ReadingSession, Read | None]:
+    """The session, locked so concurrent submits queue up, and the read this nonce already made
+    (a retry); checks that the actor may read this case now."""
+    session = (
+        ReadingSession.objects.select_for_update(of=("self",))
+        .select_related("round__study", "reader")
+        .get(pk=session.pk)
+    )
+    earlier = Read.objects.filter(session=session, nonce=nonce).first()
+    if earlier is not None:
+        if earlier.case_id != case.pk:
+            raise Conflict("This submission id was already used for another case.")
+        return session, earlier
+    _check_can_read(session=session, case=case, actor=actor)
+    if not 0 <= confidence <= 100:
+        raise Conflict("The confidence of malignancy must be between 0 and 100.")
+    return session, None
+
+
 @transaction.atomic
 def read_submit(
     *,
@@ -255,17 +276,11 @@ def read_submit(
     now: datetime | None = None,
 ) -> Read:
     """Record a reader's answer. Idempotent by the client's nonce: a retry returns the same read."""
-    session = (
-        ReadingSession.objects.select_for_update(of=("self",))
-        .select_related("round__study", "reader")
-        .get(pk=session.pk)
+    session, earlier = _locked_for_read(
+        session=session, case=case, nonce=nonce, actor=actor, confidence=confidence
     )
-    earlier = Read.objects.filter(session=session, nonce=nonce).first()
     if earlier is not None:
-        if earlier.case_id != case.pk:
-            raise Conflict("This submission id was already used for another case.")
         return earlier
-    _check_can_read(session=session, case=case, actor=actor)
     if Read.objects.filter(session=session, case=case).exists():
         raise Conflict(
             "This case is already read in this session.",
@@ -274,8 +289,6 @@ def read_submit(
                 "revisions_allowed": session.round.study.allow_revisions,
             },
         )
-    if not 0 <= confidence <= 100:
-        raise Conflict("The confidence of malignancy must be between 0 and 100.")
     now = now or timezone.now()
     view = case_view_record(session=session, case=case, now=now)
     try:
@@ -314,15 +327,11 @@ def read_revise(
     now: datetime | None = None,
 ) -> Read:
     """A correction: a new revision that supersedes the current read; the old one is kept."""
-    session = (
-        ReadingSession.objects.select_for_update(of=("self",))
-        .select_related("round__study")
-        .get(pk=session.pk)
+    session, earlier = _locked_for_read(
+        session=session, case=case, nonce=nonce, actor=actor, confidence=confidence
     )
-    earlier = Read.objects.filter(session=session, nonce=nonce).first()
     if earlier is not None:
         return earlier
-    _check_can_read(session=session, case=case, actor=actor)
     if not session.round.study.allow_revisions:
         raise Conflict("This study does not allow going back to change a read.")
     if not reason.strip():

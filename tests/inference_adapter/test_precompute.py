@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from inference.zoo import create_model
 from readerstudy.studies.importing import cases_import
 from readerstudy.studies.models import CaseImage, Study
 from tests.conftest import Personas
+from tests.workers import worker_start, worker_stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,37 +144,11 @@ def test_a_real_worker_on_redis_runs_a_precompute_job(
     version = tiny_version("worker-tiny")
     database = connection.settings_dict
     env = {
-        **os.environ,
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "VAR_DIR": str(tmp_path / "var"),
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "readerstudy",
-            "worker",
-            "-Q",
-            "default,gpu",
-            "--pool",
-            "solo",
-            "-n",
-            "precompute@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = worker_start(env=env, name="precompute")
     try:
         job = precompute_job_create(study=study, model_version=version, actor=None, batch_size=2)
         deadline = time.monotonic() + 180
@@ -185,8 +158,7 @@ def test_a_real_worker_on_redis_runs_a_precompute_job(
                 break
             time.sleep(0.5)
     finally:
-        worker.terminate()
-        output, _ = worker.communicate(timeout=30)
+        output = worker_stop(worker)
     assert job.status == JobStatus.SUCCEEDED, (job.error, output[-3000:])
     assert Prediction.objects.filter(model_version=version).count() == job.total_images
     assert CasePrediction.objects.filter(model_version=version).count() == study.cases.count()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from celery import Celery
 
 from readerstudy.celery import app
 from readerstudy.celery_config import celery_transport
+from tests.workers import worker_start, worker_stop
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
@@ -46,36 +46,6 @@ def _client(transport: dict[str, Any]) -> Celery:
     return client
 
 
-def _start_worker(env: dict[str, str], name: str) -> subprocess.Popen[str]:
-    environment = {**os.environ, **env}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "readerstudy",
-            "worker",
-            "-Q",
-            "default,gpu",
-            "--pool",
-            "solo",
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 @pytest.fixture
 def worker_on(tmp_path: Path) -> Iterator[Any]:
     started: list[subprocess.Popen[str]] = []
@@ -86,16 +56,12 @@ def worker_on(tmp_path: Path) -> Iterator[Any]:
             env["REDIS_URL"] = redis_url
         else:
             env["REDIS_URL"] = ""
-        started.append(_start_worker(env, name=f"roundtrip{len(started)}"))
+        started.append(worker_start(env=env, name=f"roundtrip{len(started)}"))
         return _client(celery_transport(redis_url=redis_url, var_dir=tmp_path))
 
     yield start
     for process in started:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        worker_stop(process)
 
 
 def _round_trip(client: Celery) -> None:

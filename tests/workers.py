@@ -1,0 +1,38 @@
+"""Starting a real Celery worker process for integration tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def worker_start(
+    *, env: dict[str, str], name: str, queues: str = "default,gpu"
+) -> subprocess.Popen[str]:
+    """A worker consuming `queues` in its own process, with the given environment on top of ours."""
+    command = [sys.executable, "-m", "celery", "-A", "readerstudy", "worker", "-Q", queues]
+    command += ["--pool", "solo", "-n", f"{name}@%h", "--loglevel", "WARNING"]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def worker_stop(process: subprocess.Popen[str]) -> str:
+    """Stop the worker (warm shutdown, then kill) and return what it printed."""
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
