@@ -66,6 +66,17 @@ def _p(value: Any) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _classification_cells(row: dict[str, Any]) -> list[str]:
+    """ACC, SE, SP, PPV, NPV, F1 and kappa, with their 95% CIs: the columns that the readers'
+    table and the model's table share."""
+    proportions = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
+    return [
+        *(_ci(row[name], row[f"{name}_ci"]) for name in proportions),
+        _num(row["f1"]),
+        _ci(row["kappa"], row["kappa_ci"]),
+    ]
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]], note: str = "") -> dict[str, Any]:
     return {"title": title, "columns": columns, "rows": rows, "note": note}
 
@@ -100,13 +111,7 @@ def _reader_table(payload: dict[str, Any]) -> dict[str, Any]:
             _num(r["n"]),
             _ci(r.get("auc"), r.get("auc_ci")),
             _ci(r["binary_auc"], r["binary_auc_ci"]),
-            _ci(r["accuracy"], r["accuracy_ci"]),
-            _ci(r["sensitivity"], r["sensitivity_ci"]),
-            _ci(r["specificity"], r["specificity_ci"]),
-            _ci(r["ppv"], r["ppv_ci"]),
-            _ci(r["npv"], r["npv_ci"]),
-            _num(r["f1"]),
-            _ci(r["kappa"], r["kappa_ci"]),
+            *_classification_cells(r),
             _num(r["time_mean"], 1),
             _num(r["active_time_mean"], 1),
         ]
@@ -211,13 +216,7 @@ def _model_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
             r["level"],
             _num(r["n"]),
             _ci(r["auc"], r["auc_ci"]),
-            _ci(r["accuracy"], r["accuracy_ci"]),
-            _ci(r["sensitivity"], r["sensitivity_ci"]),
-            _ci(r["specificity"], r["specificity_ci"]),
-            _ci(r["ppv"], r["ppv_ci"]),
-            _ci(r["npv"], r["npv_ci"]),
-            _num(r["f1"]),
-            _ci(r["kappa"], r["kappa_ci"]),
+            *_classification_cells(r),
         ]
         for r in model["table2"]
     ]
