@@ -8,8 +8,11 @@ would only hide; data handling is `inference.data`, metrics `inference.evaluate`
 
 Determinism: seeds for torch and numpy, deterministic algorithms, and a forked RNG so the caller's
 random state is untouched; on the CPU the same seed gives the same weights and history.
-`TrainConfig.quick()` is the small-image preset (112 px, bf16 autocast where the CPU has it, few
-epochs) that trains ResNet18 on a few hundred phantom images in minutes on a 2-core CPU.
+`TrainConfig.quick()` with `Preprocessing(size=112)` is the small preset (bf16 autocast where the
+CPU has it, few epochs): ResNet18 on 200 phantom cases (~300 training images) trained 8 epochs in
+70–85 s on one thread and reached a validation AUC of 0.96. On the shared 2-core machine one
+thread (`threads=1`) was several times faster than two: OpenMP barriers wait for a descheduled
+thread.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class TrainConfig:
     oversample: bool = True
     bf16: bool = False  # autocast the forward pass (only where the hardware has native bf16)
     channels_last: bool = True
+    device: str = "cpu"  # "cuda" trains on a GPU (deterministic only up to cuDNN's choices)
     threads: int | None = None
     progress: bool = True
 
@@ -85,12 +89,13 @@ class TrainResult:
 
 
 @contextlib.contextmanager
-def _reproducible(seed: int, threads: int | None) -> Iterator[None]:
+def _reproducible(seed: int, threads: int | None, device: torch.device) -> Iterator[None]:
     previous_threads = torch.get_num_threads()
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True)
+        torch.manual_seed(seed)  # also seeds CUDA
+        # Strict on the CPU; on a GPU some kernels have no deterministic variant: warn instead.
+        torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
         if threads:
             torch.set_num_threads(threads)
         try:
@@ -100,9 +105,9 @@ def _reproducible(seed: int, threads: int | None) -> Iterator[None]:
             torch.set_num_threads(previous_threads)
 
 
-def _autocast(enabled: bool) -> contextlib.AbstractContextManager[Any]:
+def _autocast(enabled: bool, device: torch.device) -> contextlib.AbstractContextManager[Any]:
     if enabled:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -114,16 +119,18 @@ def predict_probabilities(
     batch_size: int = 64,
     bf16: bool = False,
     channels_last: bool = True,
+    device: torch.device | None = None,
 ) -> np.ndarray:
     """Probabilities (float32) of uint8 crops (N, S, S), batched, in eval mode."""
+    device = device or torch.device("cpu")
     model.eval()
     out = []
-    with torch.inference_mode(), _autocast(bf16):
+    with torch.inference_mode(), _autocast(bf16, device):
         for start in range(0, len(inputs), batch_size):
-            x = normalise(inputs[start : start + batch_size], spec)
+            x = normalise(inputs[start : start + batch_size].to(device), spec)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            out.append(torch.sigmoid(model(x).float().reshape(-1)))
+            out.append(torch.sigmoid(model(x).float().reshape(-1)).cpu())
     return torch.cat(out).numpy() if out else np.empty(0, dtype=np.float32)
 
 
@@ -131,8 +138,11 @@ def train_model(
     train: Dataset, validation: Dataset, spec: Preprocessing, config: TrainConfig
 ) -> TrainResult:
     """Train one architecture; keep the weights of the epoch with the best validation AUC."""
-    bf16 = config.bf16 and native_bf16(torch.device("cpu"))
-    with _reproducible(config.seed, config.threads):
+    if len(np.unique(validation.labels > 0.5)) < 2:
+        raise ValueError("early stopping on AUC needs benign and malignant validation images")
+    device = torch.device(config.device)
+    bf16 = config.bf16 and native_bf16(device)
+    with _reproducible(config.seed, config.threads, device):
         model = create_model(config.architecture)
         if config.imagenet == "auto":
             initialisation = init_from_imagenet(model, config.architecture)
@@ -141,7 +151,7 @@ def train_model(
         else:
             initialisation = "scratch"
         memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-        model = model.to(memory_format=memory_format)
+        model = model.to(device).to(memory_format=memory_format)
         optimiser = torch.optim.AdamW(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
@@ -169,10 +179,11 @@ def train_model(
                 crops = [train.inputs[int(i)][None] for i in batch]
                 if config.augment:
                     crops = [augment(crop) for crop in crops]
-                x = normalise(torch.stack(crops), spec).contiguous(memory_format=memory_format)
-                y = torch.from_numpy(train.labels[batch])
+                x = normalise(torch.stack(crops).to(device), spec)
+                x = x.contiguous(memory_format=memory_format)
+                y = torch.from_numpy(train.labels[batch]).to(device)
                 optimiser.zero_grad(set_to_none=True)
-                with _autocast(bf16):
+                with _autocast(bf16, device):
                     logits = model(x).float().reshape(-1)
                 loss = loss_fn(logits, y)
                 loss.backward()
@@ -180,7 +191,7 @@ def train_model(
                 losses.append(loss.item())
             scheduler.step()
             prob = predict_probabilities(model, validation.inputs, spec, bf16=bf16,
-                                         channels_last=config.channels_last)  # fmt: skip
+                                         channels_last=config.channels_last, device=device)  # fmt: skip
             val_loss = float(
                 nn.functional.binary_cross_entropy(
                     torch.from_numpy(prob).double().clamp(1e-7, 1 - 1e-7),
@@ -200,7 +211,7 @@ def train_model(
             elif epoch - best_epoch >= config.patience:
                 break
         model.load_state_dict(best_state)
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    model = model.to("cpu").to(memory_format=torch.contiguous_format).eval()
     return TrainResult(
         model, history, best_epoch, float(best_auc), initialisation, config,
         len(train), len(validation),

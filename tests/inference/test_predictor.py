@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from inference.cam import logits_and_cams
 from inference.checkpoint import ModelBundle, ModelMeta, save_bundle
-from inference.predictor import Predictor, choose_device, native_bf16, soft_vote
+from inference.predictor import Predictor, choose_device, fold_batch_norm, native_bf16, soft_vote
 from inference.preprocess import Preprocessing, model_input, normalise
+from inference.zoo import target_layer
 from tests.inference.conftest import speckle_image
 
 SIZE = 64
@@ -42,6 +44,26 @@ def test_predictor_returns_probabilities_and_8_bit_heatmaps_per_image(checkpoint
     assert out.heatmaps.shape == (3, SIZE, SIZE)
     assert [b.width for b in out.boxes] == [round(40 * 1.3)] * 3  # 1.3 × the 40 px box
     assert predictor.precision == "fp32"
+
+
+def test_predictor_heatmaps_map_onto_the_displayed_image(checkpoint: Path) -> None:
+    predictor = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    pictures, rois = images(1)  # 90 × 120 px, lesion box (40, 30, 40, 30)
+    out = predictor(pictures, rois)
+
+    shown = out.heatmap_on_display(0, display_shape=(45, 60), display_scale=0.5)
+
+    # 1.3 × the box about its centre (60, 45): 60 ± 26, 45 ± 19.5 → rows round(25.5) = 26 to
+    # round(64.5) = 64 (Python rounds halves to even).
+    box = out.boxes[0]
+    assert (box.x0, box.y0, box.x1, box.y1) == (34, 26, 86, 64)
+    assert shown.shape == (45, 60)
+    # Display pixel centres inside the box: rows 13..31, columns 17..42.
+    assert shown[:13].max() == 0
+    assert shown[32:].max() == 0
+    assert shown[:, :17].max() == 0
+    assert shown[:, 43:].max() == 0
+    assert shown[13:32, 17:43].max() > 0
 
 
 def test_predictor_probability_equals_the_plain_fp32_model(
@@ -121,3 +143,31 @@ def test_soft_vote_averages_a_cases_images_and_thresholds_strictly() -> None:
     np.testing.assert_array_equal(vote.n_images, [2, 2, 2])
     with pytest.raises(ValueError, match="case ids"):
         soft_vote(case_ids=["a"], probabilities=[0.1, 0.2])
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+def test_folding_batch_norm_keeps_outputs_and_the_grad_cam_layer(
+    name: str, fresh_model: Callable[[str], torch.nn.Module]
+) -> None:
+    model = fresh_model(name)
+    generator = torch.Generator().manual_seed(0)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):  # make the statistics matter
+            assert module.running_mean is not None
+            assert module.running_var is not None
+            module.running_mean.normal_(0, 0.2, generator=generator)
+            module.running_var.uniform_(0.5, 2.0, generator=generator)
+            module.weight.data.uniform_(0.5, 1.5, generator=generator)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        expected = model(x)
+    unfolded_cams = logits_and_cams(model, target_layer(model, name), x)[1]
+
+    folded = fold_batch_norm(model)
+
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(x), expected, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        logits_and_cams(folded, target_layer(folded, name), x)[1], unfolded_cams, atol=1e-3, rtol=0
+    )

@@ -20,7 +20,14 @@ from inference.data import (
 )
 from inference.evaluate import evaluate
 from inference.preprocess import Preprocessing
-from inference.train import TrainConfig, make_bundle, select_best, train_model
+from inference.train import (
+    TrainConfig,
+    compare_architectures,
+    cross_validate,
+    make_bundle,
+    select_best,
+    train_model,
+)
 from tests.inference.conftest import speckle_image
 
 
@@ -111,6 +118,13 @@ def test_training_with_a_fixed_seed_is_deterministic() -> None:
     assert not first.model.training
 
 
+def test_training_refuses_a_validation_set_of_one_class() -> None:
+    data = tiny_dataset(12)
+    benign = data.subset(np.flatnonzero(data.labels == 0))
+    with pytest.raises(ValueError, match="benign and malignant"):
+        train_model(data, benign, Preprocessing(size=32), TrainConfig(imagenet=None))
+
+
 def test_training_history_and_bundle_carry_per_epoch_metrics() -> None:
     data = tiny_dataset(12)
     spec = Preprocessing(size=32)
@@ -126,6 +140,31 @@ def test_training_history_and_bundle_carry_per_epoch_metrics() -> None:
     assert set(bundle.meta.validation_metrics) == {"image", "case"}
     assert bundle.calibration is not None
     assert bundle.calibration.shape == (12, 32, 32)
+
+
+def test_cross_validation_trains_one_model_per_patient_fold() -> None:
+    data = tiny_dataset(12)
+    config = TrainConfig(
+        epochs=1, batch_size=4, imagenet=None, progress=False, architecture="mobilenet_v2"
+    )
+
+    result = cross_validate(data, Preprocessing(size=32), config, n_folds=2)
+
+    assert len(result.folds) == 2
+    assert sum(fold.n_validation for fold in result.folds) == len(data)
+    assert result.mean_auc == pytest.approx(np.mean(result.validation_aucs))
+
+
+def test_architectures_are_compared_on_the_same_split() -> None:
+    data = tiny_dataset(12)
+    config = TrainConfig(epochs=1, batch_size=4, imagenet=None, progress=False)
+
+    best, results = compare_architectures(
+        data, data, Preprocessing(size=32), config, ["resnet18", "mobilenet_v2"]
+    )
+
+    assert set(results) == {"resnet18", "mobilenet_v2"}
+    assert results[best].best_validation_auc == max(r.best_validation_auc for r in results.values())
 
 
 def test_best_architecture_is_the_one_with_the_highest_validation_auc() -> None:
