@@ -121,6 +121,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
+# Sessions live in the database, read through a cache that every process shares (Redis, else
+# files under var/): a reader's every request needs its session. A per-process memory cache would
+# keep a logged-out session alive in the other processes.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -148,6 +152,16 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -----------------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
 _transport = celery_transport(redis_url=REDIS_URL, var_dir=VAR_DIR)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL is not None
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    )
+}
 CELERY_BROKER_URL: str = _transport["CELERY_BROKER_URL"]
 CELERY_RESULT_BACKEND: str = _transport["CELERY_RESULT_BACKEND"]
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = _transport["CELERY_BROKER_TRANSPORT_OPTIONS"]

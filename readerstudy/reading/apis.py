@@ -42,7 +42,7 @@ from readerstudy.studies.models import Case
 def reader_of(user: Any) -> Reader:
     if not isinstance(user, User) or not user.is_authenticated:
         raise NotPermitted("Log in as a reader.")
-    reader = Reader.objects.filter(user=user).first()
+    reader = Reader.objects.select_related("user").filter(user=user).first()
     if reader is None:
         raise NotPermitted("Only readers read cases.")
     return reader
