@@ -128,7 +128,7 @@ def reader_run(
         rounds = json.loads(browser.request("/api/reading/rounds/")[1])
         _, body, _ = browser.request(f"/api/reading/rounds/{rounds[0]['round_id']}/start/", body={})
         session = json.loads(body)["id"]
-        start.wait()
+        start.wait(timeout=300)
         _, body, _ = browser.request(f"/api/reading/sessions/{session}/current/")
         current = json.loads(body)
         size = len(body)
@@ -161,6 +161,7 @@ def reader_run(
             size = len(body)
     except Exception as error:  # a benchmark reports failures, it does not stop on them
         errors.append(repr(error))
+        start.abort()  # the others must not wait for this reader
     with lock:
         results["server"] += server_ms
         results["wall"] += wall_ms
