@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,13 @@ def test_the_demo_builds_six_readers_of_three_seniorities_twice_without_change(
 def test_the_demo_command_builds_without_serving(tmp_path: Path, settings: object) -> None:
     settings.VAR_DIR = tmp_path  # type: ignore[attr-defined]
     settings.STATIC_ROOT = tmp_path / "static"  # type: ignore[attr-defined]
-    call_command("demo", "--no-serve", "--cases", "6")
+    call_command("demo", "--no-serve", "--cases", "6", "--no-ai")
     assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
     study = Study.objects.get(slug=DEMO_STUDY_SLUG)
     assert study.cases.count() == 6
-    call_command("demo", "--no-serve", "--cases", "6")  # a second run imports nothing again
+    call_command(
+        "demo", "--no-serve", "--cases", "6", "--no-ai"
+    )  # a second run imports nothing again
     assert study.cases.count() == 6
 
 
@@ -58,7 +61,7 @@ def test_the_demo_serves_login_and_admin_and_stops_cleanly_on_ctrl_c(tmp_path: P
     env["VAR_DIR"] = str(tmp_path)
     root = Path(__file__).resolve().parents[2]
     demo = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port), "--cases", "6"],
+        [sys.executable, "manage.py", "demo", "--port", str(port), "--cases", "6", "--no-ai"],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,
@@ -81,9 +84,41 @@ def test_the_demo_serves_login_and_admin_and_stops_cleanly_on_ctrl_c(tmp_path: P
             with urllib.request.urlopen(base + page, timeout=10) as response:
                 assert response.status == 200
     finally:
-        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, output
     assert "Stopped." in output
     assert "senior1" in output
     assert "coordinator" in output
+
+
+@pytest.mark.django_db
+def test_simulated_readers_read_both_rounds_and_leave_the_live_reader_unread(
+    tmp_path: Path,
+) -> None:
+    from fixtures.demo import LIVE_READER, demo_import_cases, demo_simulate_reads
+    from inference.services import precompute_job_create, precompute_run_inline
+    from readerstudy.reading.models import Read, ReadingSession
+    from readerstudy.studies.models import Cohort
+    from tests.inference_adapter.test_precompute import tiny_version
+
+    study = demo_build(passwords=demo_passwords(tmp_path / "demo.json"))
+    demo_import_cases(study=study, work_dir=tmp_path, cases=8)
+    study.reading_cohorts = list(Cohort.values)
+    study.save()
+    job = precompute_job_create(study=study, model_version=tiny_version(), actor=None, queue=False)
+    precompute_run_inline(job=job)
+    counts = demo_simulate_reads(study=study)
+    assert len(counts) == 10  # five readers, two rounds
+    cases = study.cases.count()
+    assert Read.objects.count() == 10 * cases
+    live = ReadingSession.objects.get(reader__user__username=LIVE_READER)
+    assert live.round.index == 1
+    assert not live.reads.exists()
+    for session in ReadingSession.objects.exclude(pk=live.pk):
+        assert session.completed_at is not None
+    round_2 = ReadingSession.objects.filter(round__index=2).first()
+    round_1 = ReadingSession.objects.get(reader=round_2.reader, round__index=1)  # type: ignore[union-attr]
+    assert round_2.started_at >= round_1.completed_at + timedelta(days=study.washout_days)  # type: ignore[union-attr,operator]
+    assert demo_simulate_reads(study=study) == {}  # once only
