@@ -43,14 +43,14 @@ class ModelVersionListApi(APIView):
 class PrecomputeCreateApi(APIView):
     """Make a model the study's AI and precompute every image on the GPU workers."""
 
-    class Input(serializers.Serializer[None]):
+    class PrecomputeInput(serializers.Serializer[None]):
         model = serializers.CharField()
         batch_size = serializers.IntegerField(min_value=1, max_value=1024, default=64)
 
-    @extend_schema(request=Input, responses={202: PrecomputeJobOutput})
+    @extend_schema(request=PrecomputeInput, responses={202: PrecomputeJobOutput})
     def post(self, request: Request, slug: str) -> Response:
         study = coordinated_study(request.user, slug)
-        data = self.Input(data=request.data)
+        data = self.PrecomputeInput(data=request.data)
         data.is_valid(raise_exception=True)
         version = ModelVersion.objects.filter(name=data.validated_data["model"]).first()
         if version is None:

@@ -23,6 +23,7 @@ from readerstudy.reading.coordinator_apis import (
     StudyConsoleApi,
     WashoutOverrideApi,
 )
+from readerstudy.reading.files import reading_file
 from readerstudy.studies.apis import (
     ImageRegionSetApi,
     ImportCreateApi,
@@ -93,6 +94,7 @@ urlpatterns = [
         ReadingImageApi.as_view(),
         name="reading-image",
     ),
+    path("reading/files/<str:token>", reading_file, name="reading-file"),
     path("reading/", pages.reader_home, name="reader-home"),
     path("studies/<slug:slug>/console/", pages.study_console_page, name="study-console"),
     path("reading/sessions/<int:session_pk>/", pages.reading_screen, name="reading-screen"),

@@ -148,7 +148,7 @@ class SessionCaseApi(APIView):
 class ReadSubmitApi(APIView):
     """Submit my read of a case; answers with the next case so the screen needs one request."""
 
-    class Input(serializers.Serializer[None]):
+    class ReadInput(serializers.Serializer[None]):
         case = serializers.CharField(max_length=16)
         decision = serializers.ChoiceField(choices=Decision.choices)
         confidence = serializers.IntegerField(min_value=0, max_value=100)
@@ -162,11 +162,11 @@ class ReadSubmitApi(APIView):
             required=False, allow_blank=True, max_length=2000, default=""
         )
 
-    @extend_schema(request=Input, responses={201: dict})
+    @extend_schema(request=ReadInput, responses={201: dict})
     def post(self, request: Request, session_pk: int) -> Response:
         reader = reader_of(request.user)
         session = session_for_reader(reader=reader, session_pk=session_pk)
-        data = self.Input(data=request.data)
+        data = self.ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         case = Case.objects.filter(reader_label=values["case"], pk__in=session.permutation).first()

@@ -100,14 +100,14 @@ class RoundCloseApi(APIView):
 class WashoutOverrideApi(APIView):
     """Let one reader start this round before their washout ends (audited, reason required)."""
 
-    class Input(serializers.Serializer[None]):
+    class WashoutOverrideInput(serializers.Serializer[None]):
         reader = serializers.IntegerField()
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=Input, responses={201: dict})
+    @extend_schema(request=WashoutOverrideInput, responses={201: dict})
     def post(self, request: Request, round_pk: int) -> Response:
         round = _coordinated_round(request.user, round_pk)
-        data = self.Input(data=request.data)
+        data = self.WashoutOverrideInput(data=request.data)
         data.is_valid(raise_exception=True)
         reader = Reader.objects.filter(
             pk=data.validated_data["reader"], enrolments__study=round.study

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q
-from django.urls import reverse
 
 from readerstudy.accounts.models import Reader
 from readerstudy.errors import Conflict, NotFound
+from readerstudy.reading.files import reading_file_url
 from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
 from readerstudy.studies.imaging import display_geometry
 from readerstudy.studies.models import Case, CaseImage
@@ -85,25 +85,22 @@ def session_progress(*, session: ReadingSession) -> dict[str, int]:
     return {"done": done, "total": len(session.permutation)}
 
 
-def _image_urls(session: ReadingSession, image: CaseImage, assisted: bool) -> dict[str, Any]:
-    def url(kind: str) -> str:
-        return reverse(
-            "reading-image",
-            kwargs={"session_pk": session.pk, "token": image.reader_token, "kind": kind},
-        )
-
+def _image_urls(session: ReadingSession, image: CaseImage, heatmap: str | None) -> dict[str, Any]:
+    user_id = session.reader.user_id
     scale, width, height = display_geometry(image.width, image.height)
     payload: dict[str, Any] = {
         "id": image.reader_token,
-        "display": url("display"),
-        "thumbnail": url("thumbnail"),
+        "display": reading_file_url(user_id=user_id, name=str(image.display.name), kind="display"),
+        "thumbnail": reading_file_url(
+            user_id=user_id, name=str(image.thumbnail.name), kind="thumbnail"
+        ),
         "width": width,
         "height": height,
         "roi": [round(v * scale) for v in (image.roi_x, image.roi_y, image.roi_w, image.roi_h)],
         "plane": image.plane,
     }
-    if assisted:
-        payload["heatmap"] = url("heatmap")
+    if heatmap:
+        payload["heatmap"] = reading_file_url(user_id=user_id, name=heatmap, kind="heatmap")
     return payload
 
 
@@ -112,13 +109,22 @@ def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
     round = session.round
     assisted = round.assisted
     images = list(case.images.filter(needs_review=False).order_by("position"))
+    heatmaps: dict[int, str] = {}
+    if assisted:
+        from inference.models import Prediction
+
+        heatmaps = dict(
+            Prediction.objects.filter(
+                image__in=images, model_version_id=round.study.ai_model_id
+            ).values_list("image_id", "heatmap")
+        )
     order = session.permutation
     current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
     payload: dict[str, Any] = {
         "case": case.reader_label,
         "position": order.index(case.pk) + 1,
         "total": len(order),
-        "images": [_image_urls(session, image, assisted) for image in images],
+        "images": [_image_urls(session, image, heatmaps.get(image.pk)) for image in images],
         "read": None
         if current is None
         else {

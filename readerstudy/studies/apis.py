@@ -80,14 +80,14 @@ class ImportCreateApi(APIView):
 
     parser_classes = [MultiPartParser]
 
-    class Input(serializers.Serializer[None]):
+    class ImportInput(serializers.Serializer[None]):
         archive = serializers.FileField()
 
-    @extend_schema(request={"multipart/form-data": Input}, responses={202: ImportJobOutput})
+    @extend_schema(request={"multipart/form-data": ImportInput}, responses={202: ImportJobOutput})
     def post(self, request: Request, slug: str) -> Response:
         user = _user(request)
         study = study_visible_or_404(user=user, slug=slug)
-        data = self.Input(data=request.data)
+        data = self.ImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(study=study, upload=data.validated_data["archive"], actor=user)
         return Response(ImportJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
@@ -107,13 +107,13 @@ class ImportDetailApi(APIView):
 class ImageRegionSetApi(APIView):
     """Set an image's ultrasound region by hand (x, y, w, h in original pixels); blanks outside."""
 
-    class Input(serializers.Serializer[None]):
+    class RegionInput(serializers.Serializer[None]):
         x = serializers.IntegerField(min_value=0)
         y = serializers.IntegerField(min_value=0)
         w = serializers.IntegerField(min_value=1)
         h = serializers.IntegerField(min_value=1)
 
-    @extend_schema(request=Input, responses=dict)
+    @extend_schema(request=RegionInput, responses=dict)
     def post(self, request: Request, pk: int) -> Response:
         from readerstudy.studies.regions import case_image_region_set
 
@@ -123,7 +123,7 @@ class ImageRegionSetApi(APIView):
         ).first()
         if image is None:
             raise NotFound("No such image.")
-        data = self.Input(data=request.data)
+        data = self.RegionInput(data=request.data)
         data.is_valid(raise_exception=True)
         box = tuple(data.validated_data[k] for k in ("x", "y", "w", "h"))
         x, y, w, h = box

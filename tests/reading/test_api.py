@@ -128,15 +128,34 @@ def test_a_round_one_reader_reaches_no_ai_output_truth_or_identity(reading_study
             f"/api/reading/sessions/{session}/current/",
         ],
     )
-    assert any("/images/" in url for url in pages), "the walk reached no image"
+    images = [url for url in pages if url.startswith("/reading/files/")]
+    assert images, "the walk reached no image"
     for url, content in pages.items():
         text = content.decode("latin-1")
         for word in FORBIDDEN:
             if word == "probability" and url.startswith("/static"):
                 continue
             assert word not in text, f"{word!r} reached a round-1 reader at {url}"
-    token = next(url for url in pages if "/images/" in url).split("/images/")[1].split("/")[0]
+    current = bob.get(f"/api/reading/sessions/{session}/current/").json()["case"]
+    assert all("heatmap" not in image for image in current["images"])
+    token = current["images"][0]["id"]
     assert bob.get(f"/reading/sessions/{session}/images/{token}/heatmap").status_code == 404
+    assert all(bob.get(url).status_code == 200 for url in images)
+
+
+def test_signed_image_urls_serve_only_their_reader_and_refuse_tampering(
+    reading_study: Personas,
+) -> None:
+    p = reading_study
+    bob = login("bob")
+    session = _start(bob, p.study.rounds.get(index=1).pk)
+    url = bob.get(f"/api/reading/sessions/{session}/current/").json()["case"]["images"][0][
+        "display"
+    ]
+    assert bob.get(url).status_code == 200
+    assert login("carol").get(url).status_code == 404
+    assert Client().get(url).status_code == 404
+    assert bob.get(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")).status_code == 404
 
 
 def test_an_assisted_round_shows_the_ai_output_labelled_and_the_heatmap(
