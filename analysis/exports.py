@@ -75,6 +75,7 @@ IMAGE_PREDICTION_COLUMNS = (
     "truth",
     "probability",
     "has_heatmap",
+    "computed_with",
 )
 CASE_PREDICTION_COLUMNS = (
     "model",
@@ -213,10 +214,10 @@ def _cases_rows(study: Study) -> Iterator[tuple[Any, ...]]:
 
 
 def _image_prediction_rows(study: Study) -> Iterator[tuple[Any, ...]]:
-    for *row, heatmap in study_image_predictions_export(study=study).iterator(
+    for *row, heatmap, computed_with in study_image_predictions_export(study=study).iterator(
         chunk_size=CHUNK_ROWS
     ):
-        yield (*row, bool(heatmap))
+        yield (*row, bool(heatmap), computed_with)
 
 
 def _case_prediction_rows(study: Study) -> Iterator[tuple[Any, ...]]:

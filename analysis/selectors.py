@@ -293,6 +293,7 @@ def study_image_predictions_export(*, study: Study) -> QuerySet[Prediction, tupl
             "image__case__truth_malignant",
             "probability",
             "heatmap",
+            "computed_with",
         )
     )
 

@@ -15,7 +15,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 @admin.register(Prediction)
 class PredictionAdmin(ReadOnlyAdmin):
     study_path = "image__case__study"
-    list_display = ("image", "model_version", "probability")
+    list_display = ("image", "model_version", "probability", "computed_with")
 
 
 @admin.register(CasePrediction)

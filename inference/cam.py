@@ -3,14 +3,17 @@
 Why not pytorch-grad-cam's `GradCAM` (the reference this is tested against): its default path runs
 `model.zero_grad()` and a full `loss.backward()`, i.e. the gradient of every weight of the network
 back to the input, copies activations and gradients to numpy, and resizes each map with
-`cv2.resize` one image at a time. Here one forward pass yields both the logit and the target layer's activations, the
-activations are cut from the graph (a leaf that requires grad), and
-`torch.autograd.grad(logits.sum(), activations)` differentiates only the layers after it — for a
-pooled linear head that is a broadcast, so the heatmap costs about one inference, and the weights
-before the layer never enter the graph at all when they are frozen (the predictor freezes them).
+`cv2.resize` one image at a time. Grad-CAM needs only the gradient at its layer:
+- `logits_and_cams` (any network): one forward pass yields the logit and the layer's activations,
+  cut from the graph (a leaf that requires grad), and `torch.autograd.grad(logits.sum(),
+  activations)` differentiates only the layers after it; the weights before it never enter the
+  graph when they are frozen (the predictor freezes them);
+- `PooledHeadCam` (ResNets, MobileNetV2: global average pooling and one linear layer after the
+  layer): that gradient is the head's weight over H·W, so the heatmap needs no backward pass at
+  all and the whole pass can run under `inference_mode()` and be compiled.
 Measured on the shared 2-core development CPU, ResNet18 at 224 px, batch 32, 2 threads
-(tests/benchmarks/bench_precompute.py): the library 13.9 images/s; this fp32 41.6, channels_last
-52.3, bf16 + channels_last 100.1 (7.2×), with the same maps (tests/inference/test_cam.py).
+(tests/benchmarks/bench_precompute.py; figures in the README): the library ~12–14 images/s, ours
+~100 in bf16 + channels_last and ~110 compiled, with the same maps (tests/inference/test_cam.py).
 
 Which class the map explains: by default the predicted one (the gradient of +logit when the
 model calls the image malignant, of −logit when it calls it benign — pytorch-grad-cam's
@@ -33,6 +36,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.models.feature_extraction import create_feature_extractor
+
+from inference.zoo import Architecture
 
 TARGETS = ("predicted", "malignant")
 
@@ -88,19 +94,70 @@ def logits_and_cams(
         activations = store[0]
         (gradients,) = torch.autograd.grad(logits.sum(), activations)
     with torch.no_grad():
-        acts = activations.detach().float()
         weights = gradients.float().mean(dim=(2, 3), keepdim=True)
         if target == "predicted":
-            sign = torch.where(logits.detach() > 0, 1.0, -1.0).to(weights.dtype)
-            weights = weights * sign.view(-1, 1, 1, 1)
-        cams = F.relu((weights * acts).sum(dim=1, keepdim=True))
-        cams = F.interpolate(
-            cams, size=size or tuple(inputs.shape[-2:]), mode="bilinear", align_corners=False
-        )[:, 0]
-        low = cams.amin(dim=(1, 2), keepdim=True)
-        span = cams.amax(dim=(1, 2), keepdim=True) - low
-        cams = torch.where(span > 0, (cams - low) / span.clamp_min(1e-12), torch.zeros_like(cams))
+            weights = weights * _predicted_sign(logits.detach()).view(-1, 1, 1, 1)
+        cams = normalised_maps(
+            (weights * activations.detach().float()).sum(dim=1),
+            size or (inputs.shape[-2], inputs.shape[-1]),
+        )
     return logits.detach().float(), cams
+
+
+def _predicted_sign(logits: torch.Tensor) -> torch.Tensor:
+    """+1 where the model calls the image malignant, −1 where it calls it benign."""
+    return torch.where(logits > 0, 1.0, -1.0)
+
+
+def normalised_maps(raw: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Σ_k w_k A_k (N, h, w) → ReLU, bilinear upsampling to `size`, per-image min-max to [0, 1];
+    an all-zero map stays zero. Float32 throughout, also under autocast."""
+    cams = F.relu(raw.float()).unsqueeze(1)
+    cams = F.interpolate(cams, size=size, mode="bilinear", align_corners=False)[:, 0]
+    low = cams.amin(dim=(1, 2), keepdim=True)
+    span = cams.amax(dim=(1, 2), keepdim=True) - low
+    return torch.where(span > 0, (cams - low) / span.clamp_min(1e-12), torch.zeros_like(cams))
+
+
+class PooledHeadCam(nn.Module):
+    """Grad-CAM with no backward pass, for networks whose Grad-CAM layer reaches the logit only
+    through global average pooling, eval-mode dropout and one linear layer (ResNets,
+    MobileNetV2: `Architecture.pooled_head`). There logit = b + Σ_k w_k · mean_ij A_k(i, j), so
+    ∂logit/∂A_k(i, j) = w_k / (H·W) at every position, and Grad-CAM's channel weight (the
+    spatial mean of that gradient) is w_k / (H·W): exactly what autograd gives
+    (tests/inference/test_cam.py), with no graph, so the whole pass can run under
+    `inference_mode()` and be compiled with frozen weights (`torch.compile`, see
+    inference.predictor). One pure forward: x → (logits (N,) float32, heatmaps (N, S, S)).
+
+    torchvision's `create_feature_extractor` (an FX graph of the model) returns the layer's
+    activations and the head's output from the one pass, with no hooks.
+    """
+
+    def __init__(self, model: nn.Module, architecture: Architecture, *, target: str) -> None:
+        super().__init__()
+        if not architecture.pooled_head:
+            raise ValueError(f"{architecture.label}'s head is not pooled-linear: use autograd")
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
+        head = model.get_submodule(architecture.head)
+        if not isinstance(head, nn.Linear) or head.out_features != 1:
+            raise TypeError(f"{architecture.head} must be a one-logit nn.Linear")
+        self.target = target
+        self.extractor = create_feature_extractor(
+            model, {architecture.target_layer: "activations", architecture.head: "logits"}
+        )
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.extractor(x)
+        activations = out["activations"].float()
+        logits = out["logits"].reshape(x.shape[0], -1)[:, 0].float()
+        height, width = activations.shape[-2:]
+        weights = self.head.weight[0].float() / (height * width)  # ∂logit/∂A_k(i, j)
+        raw = (activations * weights.view(1, -1, 1, 1)).sum(dim=1)  # no matmul: stays fp32
+        if self.target == "predicted":
+            raw = raw * _predicted_sign(logits).view(-1, 1, 1)
+        return logits, normalised_maps(raw, (x.shape[-2], x.shape[-1]))
 
 
 def to_uint8(cams: torch.Tensor) -> np.ndarray:

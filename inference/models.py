@@ -61,6 +61,9 @@ class Prediction(models.Model):
     )
     probability = models.FloatField()
     heatmap = models.FileField(upload_to=_heatmap_path, blank=True)
+    # How it was computed, e.g. "cuda bf16+channels_last+compiled" (Predictor.path): bf16 moves
+    # probabilities by up to the predictor's tolerance, so the record says which path made them.
+    computed_with = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,28 +8,35 @@
 Speed decisions, each measured by tests/benchmarks/bench_precompute.py:
 - the device is chosen automatically (cuda > mps > cpu) and the model runs channels_last, with
   batch-norm folded into the convolutions (`fold_batch_norm`);
-- the heatmap comes out of the same forward pass as the probability (`inference.cam`), with the
-  weights frozen so the backward pass touches only the layers after the Grad-CAM layer;
+- the heatmap comes out of the same forward pass as the probability. For pooled-linear heads
+  (ResNets, MobileNetV2) Grad-CAM's gradient is the head's weight (`inference.cam.PooledHeadCam`),
+  so the pass is pure inference (`inference_mode()`); for VGG, autograd differentiates only the
+  layers after the Grad-CAM layer (`inference.cam.logits_and_cams`, weights frozen);
+- `compile_model=True` runs the pure pass through `torch.compile` with frozen weights, at one
+  fixed batch size (`batch_size`; a shorter batch is padded with blank images, which cannot
+  change the others' results in eval mode), compiled and warmed up in `load()`; if compiling
+  fails (no C++ compiler, an unsupported op) the predictor stays eager and says why in
+  `compile_error`. On the 2-core development CPU it made ResNet18 bf16 ~1.13× faster after a
+  ~15 s compile, so the adapter compiles on CUDA only unless INFERENCE_COMPILE=on;
 - bf16 autocast is used only when the hardware has native bf16 and a measured check on the loaded
   model keeps every probability within `tolerance` (0.01) of fp32: at `load()` the predictor runs a
   calibration batch (crops passed to `load()`, else the checkpoint's validation crops, else
-  synthetic speckle) both ways and records the largest difference in `bf16_max_difference`. On
-  ResNet18s trained on phantoms (112 and 224 px) bf16 moved probabilities by at most 0.006 over
-  346 phantom crops (0.003–0.005 on the calibration crops), so bf16 was used; heatmaps moved by
-  at most 4/255.
-
-`predict` runs under `torch.enable_grad()`, not `inference_mode()`, because Grad-CAM needs one
-gradient; with frozen weights no graph is built before the Grad-CAM layer, so this costs nothing
-there. `predict(..., heatmaps=False)` runs under `inference_mode()`.
+  synthetic speckle) through the path it will use (compiled or not) and through plain fp32, and
+  records the largest difference in `bf16_max_difference`. On ResNet18s trained on phantoms
+  (112 and 224 px) bf16 moved probabilities by at most 0.006 over 346 phantom crops (0.003–0.005
+  on the calibration crops), so bf16 was used; heatmaps moved by at most 4/255.
+`path` names the result, e.g. "bf16+channels_last+compiled"; precompute stores it with each
+prediction.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import cv2
 import numpy as np
@@ -37,10 +44,13 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from inference.cam import TARGETS, logits_and_cams, to_uint8
+from inference.cam import TARGETS, PooledHeadCam, logits_and_cams, to_uint8
 from inference.checkpoint import ModelBundle, load_bundle
 from inference.preprocess import CropBox, Roi, heatmap_to_display, model_input, normalise
-from inference.zoo import target_layer
+from inference.zoo import architecture, target_layer
+
+log = logging.getLogger(__name__)
+CamForward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 MODEL_THRESHOLD = 0.5
 
@@ -141,6 +151,9 @@ class Predictor:
         allow_bf16: bool = True,
         tolerance: float = 0.01,
         heatmap_target: str = "predicted",
+        compile_model: bool = False,
+        batch_size: int = 64,
+        autograd: bool = False,
     ) -> None:
         if heatmap_target not in TARGETS:
             raise ValueError(f"heatmap_target must be one of {TARGETS}, not {heatmap_target!r}")
@@ -152,9 +165,18 @@ class Predictor:
         self.allow_bf16 = allow_bf16
         self.tolerance = tolerance
         self.heatmap_target = heatmap_target  # see inference.cam: the predicted class's evidence
+        self.compile_model = compile_model
+        self.autograd = autograd  # Grad-CAM by autograd even for a pooled head (the reference)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.batch_size = batch_size  # the compiled graph's fixed batch; shorter ones are padded
         self.autocast_dtype: torch.dtype | None = None
         self.bf16_max_difference: float | None = None
+        self.compiled = False
+        self.compile_error: str | None = None
         self._bundle: ModelBundle | None = None
+        self._cam_forward: CamForward | None = None
+        self._pooled: PooledHeadCam | None = None
 
     @property
     def bundle(self) -> ModelBundle:
@@ -165,6 +187,13 @@ class Predictor:
     @property
     def precision(self) -> str:
         return "bf16" if self.autocast_dtype == torch.bfloat16 else "fp32"
+
+    @property
+    def path(self) -> str:
+        """The path probabilities and heatmaps take, e.g. "bf16+channels_last+compiled"."""
+        parts = [self.precision, "channels_last" if self.channels_last else ""]
+        parts += ["compiled" if self.compiled else "", "autograd" if self._pooled is None else ""]
+        return "+".join(p for p in parts if p)
 
     def load(self, calibration: np.ndarray | None = None) -> Predictor:
         """Read and verify the checkpoint, place the model, and decide bf16 by measurement."""
@@ -181,30 +210,73 @@ class Predictor:
             model = model.to(memory_format=torch.channels_last)
         bundle.model = model
         self._bundle = bundle
-        self._layer = target_layer(model, bundle.meta.architecture)
+        arch = architecture(bundle.meta.architecture)
+        self._layer = target_layer(model, arch.name)
+        self._pooled = (
+            PooledHeadCam(model, arch, target=self.heatmap_target)
+            if arch.pooled_head and not self.autograd
+            else None
+        )
         self.autocast_dtype = None
         if self.allow_bf16 and native_bf16(self.device):
             if calibration is None:
                 calibration = bundle.calibration
             if calibration is None:
                 calibration = synthetic_calibration(bundle.preprocessing.size)
+            self.autocast_dtype = torch.bfloat16
+            self._build()
             self.bf16_max_difference = self.measure_bf16(calibration)
-            if self.bf16_max_difference <= self.tolerance:
-                self.autocast_dtype = torch.bfloat16
+            if self.bf16_max_difference > self.tolerance:
+                self.autocast_dtype = None
+                self._build()
+        else:
+            self._build()
         return self
 
+    def _build(self) -> None:
+        """Set the probability + heatmap pass for the current precision: autograd Grad-CAM, or
+        for pooled-linear heads one pure forward, compiled when asked (and warmed up here, so a
+        failed compile falls back to eager at load, not midway through a job)."""
+        model, dtype, device = self.bundle.model, self.autocast_dtype, self.device.type
+        if self._pooled is None:
+
+            def autograd(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                return logits_and_cams(
+                    model, self._layer, x, autocast_dtype=dtype, target=self.heatmap_target
+                )
+
+            self._cam_forward = autograd
+            return
+        pooled = _Autocast(self._pooled, device, dtype).eval()
+        self._cam_forward = _inference(pooled)
+        self.compiled, self.compile_error = False, None
+        if not self.compile_model:
+            return
+        try:
+            compiled = _inference(torch.compile(pooled, dynamic=False, options={"freezing": True}))
+            size = self.bundle.preprocessing.size
+            warm = torch.zeros(self.batch_size, 3, size, size, device=self.device)
+            compiled(
+                warm.contiguous(memory_format=torch.channels_last) if self.channels_last else warm
+            )
+        except Exception as error:  # a missing C++ compiler, an unsupported op, …: stay eager
+            self.compile_error = f"{type(error).__name__}: {error}"
+            log.warning("torch.compile failed, running eager: %s", self.compile_error)
+            return
+        self._cam_forward, self.compiled = compiled, True
+
     def measure_bf16(self, calibration: np.ndarray) -> float:
-        """Largest |p_bf16 − p_fp32| over the calibration crops (uint8 (N, S, S))."""
+        """Largest |p − p_fp32| over the calibration crops (uint8 (N, S, S)), p from the path
+        in use (bf16, compiled or not), p_fp32 from the plain fp32 eager model."""
         batch = PreparedBatch(torch.from_numpy(np.ascontiguousarray(calibration)), [])
         saved = self.autocast_dtype
         try:
             self.autocast_dtype = None
             fp32, _ = self.predict(batch, heatmaps=False)
-            self.autocast_dtype = torch.bfloat16
-            bf16, _ = self.predict(batch, heatmaps=False)
         finally:
             self.autocast_dtype = saved
-        return float((bf16 - fp32).abs().max())
+        used, _ = self.predict(batch)
+        return float((used - fp32).abs().max())
 
     def preprocess(
         self, images: Sequence[np.ndarray], rois: Sequence[Roi | None] | None = None
@@ -230,13 +302,9 @@ class Predictor:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         if heatmaps:
-            logits, cams = logits_and_cams(
-                bundle.model,
-                self._layer,
-                x,
-                autocast_dtype=self.autocast_dtype,
-                target=self.heatmap_target,
-            )
+            if self._cam_forward is None:
+                raise RuntimeError("call Predictor.load() first")
+            logits, cams = _in_batches(self._cam_forward, x, self.batch_size, pad=self.compiled)
             return torch.sigmoid(logits), cams
         autocast = (
             torch.autocast(self.device.type, dtype=self.autocast_dtype)
@@ -266,6 +334,55 @@ class Predictor:
         batch = self.preprocess(images, rois)
         probabilities, cams = self.predict(batch, heatmaps=heatmaps)
         return self.postprocess(batch, probabilities, cams)
+
+
+class _Autocast(nn.Module):
+    """`module` run under autocast to `dtype` (None: as it is), inside the module so that a
+    compiled graph carries its precision."""
+
+    def __init__(self, module: nn.Module, device_type: str, dtype: torch.dtype | None) -> None:
+        super().__init__()
+        self.module, self.device_type, self.dtype = module, device_type, dtype
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.dtype is None:
+            return self.module(x)
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            return self.module(x)
+
+
+def _inference(forward: Callable[[torch.Tensor], Any]) -> CamForward:
+    def run(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.inference_mode():
+            return forward(x)
+
+    return run
+
+
+def _in_batches(
+    forward: CamForward, x: torch.Tensor, size: int, *, pad: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`forward` over chunks of `size` images; with `pad`, a short chunk is padded with zeros to
+    `size` (a compiled graph has one fixed batch; images in eval mode do not interact)."""
+    logits, cams = [], []
+    for start in range(0, x.shape[0], size):
+        chunk = x[start : start + size]
+        n = chunk.shape[0]
+        if pad and n < size:
+            filler = chunk.new_zeros((size - n, *chunk.shape[1:]))
+            chunk = torch.cat([chunk, filler]).contiguous(memory_format=_memory_format(x))
+        out_logits, out_cams = forward(chunk)
+        logits.append(out_logits[:n])
+        cams.append(out_cams[:n])
+    return torch.cat(logits), torch.cat(cams)
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    return (
+        torch.channels_last
+        if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+        else torch.contiguous_format
+    )
 
 
 @dataclass(frozen=True)

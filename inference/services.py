@@ -16,6 +16,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -27,7 +28,7 @@ from inference.checkpoint import ModelBundle, save_bundle, sha256
 from inference.data import Dataset
 from inference.evaluate import evaluate
 from inference.models import CasePrediction, JobStatus, ModelVersion, PrecomputeJob, Prediction
-from inference.predictor import Predictor, soft_vote
+from inference.predictor import Predictor, choose_device, soft_vote
 from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
 from inference.train import (
     TrainConfig,
@@ -261,7 +262,7 @@ def precompute_batches(*, job: PrecomputeJob) -> list[list[int]]:
     return [remaining[i : i + job.batch_size] for i in range(0, len(remaining), job.batch_size)]
 
 
-def predictor_for(model_version: ModelVersion) -> Predictor:
+def predictor_for(model_version: ModelVersion, *, batch_size: int = 64) -> Predictor:
     """The model loaded once per worker process, verified against its content hash."""
     predictor = _PREDICTORS.get(model_version.checkpoint_sha256)
     if predictor is None:
@@ -269,8 +270,17 @@ def predictor_for(model_version: ModelVersion) -> Predictor:
             data = handle.read()
         if sha256(data) != model_version.checkpoint_sha256:
             raise Conflict(f"The checkpoint of {model_version.name} does not match its hash.")
-        predictor = Predictor(data).load()  # the bundle checks its weights against its manifest
-        log.info("loaded %s on %s (%s)", model_version, predictor.device, predictor.precision)
+        device = choose_device()
+        compile_model = settings.INFERENCE_COMPILE == "on" or (
+            settings.INFERENCE_COMPILE == "auto" and device.type == "cuda"
+        )
+        # The bundle checks its weights against its manifest; batches arrive job.batch_size long.
+        predictor = Predictor(
+            data, device=str(device), compile_model=compile_model, batch_size=batch_size
+        ).load()
+        log.info("loaded %s on %s (%s)", model_version, predictor.device, predictor.path)
+        if predictor.compile_error:
+            log.warning("%s runs eager: %s", model_version, predictor.compile_error)
         _PREDICTORS.clear()  # one model per worker: GPU memory is for one
         _PREDICTORS[model_version.checkpoint_sha256] = predictor
     return predictor
@@ -288,7 +298,7 @@ def precompute_batch_run(*, job_pk: int, image_pks: Sequence[int]) -> int:
         .order_by("pk")
     )
     if images:
-        predictor = predictor_for(version)
+        predictor = predictor_for(version, batch_size=job.batch_size)
         crops = [_decode_png(str(image.model_input.name)) for image in images]
         out = predictor(crops, None)
         assert out.heatmaps is not None
@@ -306,7 +316,11 @@ def precompute_batch_run(*, job_pk: int, image_pks: Sequence[int]) -> int:
                 heatmap, box, display_shape=(height, width), display_scale=scale
             )
             _prediction_store(
-                image=image, version=version, probability=float(probability), heatmap=placed
+                image=image,
+                version=version,
+                probability=float(probability),
+                heatmap=placed,
+                computed_with=f"{predictor.device.type} {predictor.path}",
             )
         _case_predictions(
             case_ids={image.case_id for image in images}, version=version, study=job.study
@@ -316,7 +330,12 @@ def precompute_batch_run(*, job_pk: int, image_pks: Sequence[int]) -> int:
 
 
 def _prediction_store(
-    *, image: CaseImage, version: ModelVersion, probability: float, heatmap: np.ndarray
+    *,
+    image: CaseImage,
+    version: ModelVersion,
+    probability: float,
+    heatmap: np.ndarray,
+    computed_with: str,
 ) -> None:
     data = heatmap_png(heatmap)
     name = f"predictions/{version.pk}/{sha256(data)[:2]}/{sha256(data)}.png"
@@ -326,7 +345,11 @@ def _prediction_store(
         Prediction.objects.get_or_create(
             image=image,
             model_version=version,
-            defaults={"probability": min(max(probability, 0.0), 1.0), "heatmap": name},
+            defaults={
+                "probability": min(max(probability, 0.0), 1.0),
+                "heatmap": name,
+                "computed_with": computed_with,
+            },
         )
 
 

@@ -30,18 +30,30 @@ class Architecture:
     weights: type[tvm.WeightsEnum]
     head: str  # the final nn.Linear, replaced by a one-logit layer
     target_layer: str  # the last conv block's output, before global pooling
+    # True when the target layer's output reaches the logit only through global average pooling,
+    # (dropout) and the head: then ∂logit/∂A is the head's weight over H·W, known without a
+    # backward pass (inference.cam.PooledHeadCam). VGG has max-pooling and an MLP in between.
+    pooled_head: bool
 
 
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in (
         # ResNets: the output of the last residual stage (layer4[-1]), 7×7 at 224 px.
-        Architecture("resnet18", "ResNet18", tvm.resnet18, tvm.ResNet18_Weights, "fc", "layer4"),
-        Architecture("resnet50", "ResNet50", tvm.resnet50, tvm.ResNet50_Weights, "fc", "layer4"),
+        Architecture(
+            "resnet18", "ResNet18", tvm.resnet18, tvm.ResNet18_Weights, "fc", "layer4", True
+        ),
+        Architecture(
+            "resnet50", "ResNet50", tvm.resnet50, tvm.ResNet50_Weights, "fc", "layer4", True
+        ),
         # VGGs: the ReLU after the last convolution, before the final max-pool: 14×14 at 224 px
         # rather than 7×7, and the gradient still reaches it through the pool's argmax.
-        Architecture("vgg11", "VGG11", tvm.vgg11, tvm.VGG11_Weights, "classifier.6", "features.19"),
-        Architecture("vgg16", "VGG16", tvm.vgg16, tvm.VGG16_Weights, "classifier.6", "features.29"),
+        Architecture(
+            "vgg11", "VGG11", tvm.vgg11, tvm.VGG11_Weights, "classifier.6", "features.19", False
+        ),
+        Architecture(
+            "vgg16", "VGG16", tvm.vgg16, tvm.VGG16_Weights, "classifier.6", "features.29", False
+        ),
         # MobileNetV2: the final 1×1 conv + BN + ReLU6 block (1280 channels), 7×7 at 224 px.
         Architecture(
             "mobilenet_v2",
@@ -50,6 +62,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             tvm.MobileNet_V2_Weights,
             "classifier.1",
             "features.18",
+            True,
         ),
     )
 }

@@ -35,6 +35,17 @@ def env_bool(name: str, *, default: bool, environ: Mapping[str, str] | None = No
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of 1/0, true/false.")
 
 
+def env_choice(
+    name: str, *, choices: tuple[str, ...], default: str, environ: Mapping[str, str] | None = None
+) -> str:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+    return value.lower()
+
+
 def env_list(
     name: str, *, default: list[str], environ: Mapping[str, str] | None = None
 ) -> list[str]:

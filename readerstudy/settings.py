@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from readerstudy.celery_config import celery_transport
 from readerstudy.env import (
     env_bool,
+    env_choice,
     env_database,
     env_int,
     env_list,
@@ -182,6 +183,10 @@ LOGGING = {
 }
 
 # --- Imports: caps against hostile or mistaken uploads ------------------------------------------
+# Precompute: compile the Grad-CAM pass with torch.compile (inference.predictor). "auto" compiles
+# on CUDA only: on a CPU the compile (~15 s) pays back only over tens of thousands of images.
+INFERENCE_COMPILE = env_choice("INFERENCE_COMPILE", choices=("auto", "on", "off"), default="auto")
+
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", default=4 << 30, minimum=1)
 IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", default=16 << 30, minimum=1)
 IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", default=20_000, minimum=1)

@@ -11,11 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def worker_start(
-    *, env: dict[str, str], name: str, queues: str = "default,gpu"
+    *, env: dict[str, str], name: str, queues: str = "default,gpu", pool: str = "solo"
 ) -> subprocess.Popen[str]:
-    """A worker consuming `queues` in its own process, with the given environment on top of ours."""
+    """A worker consuming `queues` in its own process, with the given environment on top of ours;
+    `pool="prefork"` runs tasks in one forked child, as the README's GPU worker does."""
     command = [sys.executable, "-m", "celery", "-A", "readerstudy", "worker", "-Q", queues]
-    command += ["--pool", "solo", "-n", f"{name}@%h", "--loglevel", "WARNING"]
+    command += ["--pool", pool, "--concurrency", "1", "-n", f"{name}@%h", "--loglevel", "WARNING"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     return subprocess.Popen(
         command,

@@ -116,7 +116,10 @@ def study_build(
         for c, case in enumerate(case_rows):
             image = CaseImageFactory.create(case=case, position=0)
             Prediction.objects.create(
-                image=image, model_version=model, probability=float(probability[c])
+                image=image,
+                model_version=model,
+                probability=float(probability[c]),
+                computed_with="cpu bf16+channels_last",
             )
             CasePrediction.objects.create(
                 case=case,

@@ -108,6 +108,7 @@ def test_the_cases_and_prediction_exports_have_one_row_each(crossed: BuiltStudy)
     _, images = _download("/studies/s/exports/image_predictions.csv")
     assert tuple(images[0]) == IMAGE_PREDICTION_COLUMNS
     assert len(images) == 31
+    assert {row[-1] for row in images[1:]} == {"cpu bf16+channels_last"}
     _, predicted = _download("/studies/s/exports/case_predictions.csv")
     assert tuple(predicted[0]) == CASE_PREDICTION_COLUMNS
     assert len(predicted) == 31

@@ -4,9 +4,11 @@
 
 For each architecture and path, images/s (median over repeats):
 - `library`: pytorch-grad-cam's default `GradCAM` path (fp32; its forward gives the probability);
-- `fp32`, `channels_last`, `bf16+cl`: ours (`inference.cam.logits_and_cams`), the last only where
-  the predictor's measured check keeps probabilities within 0.01 of fp32;
-- model-only (a ready, normalised batch) and end to end (read a cached crop PNG from disk → decode
+- `fp32`, `channels_last`, `bf16+cl`, `bf16+cl+compile`: ours (`inference.predictor.Predictor`:
+  one forward pass for pooled-linear heads, autograd Grad-CAM for VGG), bf16 only where the
+  predictor's measured check keeps probabilities within 0.01 of fp32, and the last with
+  `torch.compile` (frozen weights; "compile s" is its load time, compile included; VGG: n/a);
+- model-only (a ready batch of equalised 8-bit crops) and end to end (read a cached crop PNG from disk → decode
   → equalise/resize → probability + heatmap → 8-bit PNG bytes), the way precompute runs: the
   importer caches each image's model-input crop, so end to end starts from that PNG.
 ResNet18 runs a model trained here on phantoms (224 px; cached under var/bench/), on which the
@@ -29,16 +31,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 
 from pytorch_grad_cam import GradCAM
 
 from fixtures.phantom import generate_phantom_study
-from inference.cam import heatmap_png, logits_and_cams
+from inference.cam import heatmap_png
 from inference.checkpoint import ModelBundle, ModelMeta, load_bundle, save_bundle
 from inference.data import decode_file, prepare_dataset, read_manifest
-from inference.predictor import Predictor
+from inference.predictor import Predictor, PreparedBatch
 from inference.preprocess import Preprocessing, enlarged_box, model_input, normalise
 from inference.train import TrainConfig, make_bundle, train_model
 from inference.zoo import ARCHITECTURES, create_model, target_layer
@@ -100,11 +103,7 @@ def trained_resnet18(manifest: Path, *, size: int, epochs: int, fresh: bool) -> 
     return path
 
 
-def library_path(
-    model: torch.nn.Module, layer: torch.nn.Module
-) -> Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]]:
-    cam = GradCAM(model=model, target_layers=[layer])
-
+def library_path(cam: GradCAM) -> Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]]:
     def run(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         maps = cam(input_tensor=x, targets=None)  # default: the top "class", i.e. the one logit
         return torch.sigmoid(cam.outputs[:, 0]).detach().numpy(), maps
@@ -118,46 +117,44 @@ def bench_architecture(
     spec = bundle.preprocessing
     pngs = crops[:batch]
     grey = torch.from_numpy(np.stack([model_input(decode_crop(p), None, spec)[0] for p in pngs]))
-    x = normalise(grey, spec)
+    x = normalise(grey, spec)  # the library gets the same normalised batch
     row: dict[str, float | str | None] = {}
 
     model = bundle.model.eval()
-    library = library_path(model, target_layer(model, name))
-    row["library"] = median_rate(lambda: library(x), len(pngs), repeats)
+    # The library's hooks are released on leaving the block: our predictors trace the model.
+    with GradCAM(model=model, target_layers=[target_layer(model, name)]) as cam:
+        library = library_path(cam)
+        row["library"] = median_rate(lambda: library(x), len(pngs), repeats)
 
-    def end_to_end_library() -> None:
-        images = [decode_crop(p) for p in pngs]
-        batch_x = normalise(
-            torch.from_numpy(np.stack([model_input(i, None, spec)[0] for i in images])), spec
-        )
-        _, maps = library(batch_x)
-        [heatmap_png(m) for m in np.round(maps * 255).astype(np.uint8)]
+        def end_to_end_library() -> None:
+            images = [decode_crop(p) for p in pngs]
+            batch_x = normalise(
+                torch.from_numpy(np.stack([model_input(i, None, spec)[0] for i in images])), spec
+            )
+            _, maps = library(batch_x)
+            [heatmap_png(m) for m in np.round(maps * 255).astype(np.uint8)]
 
-    row["library e2e"] = median_rate(end_to_end_library, len(pngs), repeats)
+        row["library e2e"] = median_rate(end_to_end_library, len(pngs), repeats)
 
-    for label, channels_last, bf16 in (
-        ("fp32", False, False),
-        ("channels_last", True, False),
-        ("bf16+cl", True, True),
-    ):
+    prepared = PreparedBatch(grey, [])
+    for label, channels_last, bf16, compiled in PATHS:
+        started = time.perf_counter()
         predictor = Predictor(
             ModelBundle(model, spec, bundle.meta, bundle.calibration),
             device="cpu", channels_last=channels_last, allow_bf16=bf16,
+            compile_model=compiled, batch_size=len(pngs),
         ).load()  # fmt: skip
+        if compiled:
+            row["compile s"] = time.perf_counter() - started
+            if not predictor.compiled:
+                row[label] = row[f"{label} e2e"] = "n/a"  # the autograd path is not compiled
+                continue
         if bf16:
             row["bf16 max |dp| (check)"] = predictor.bf16_max_difference
             if predictor.precision != "bf16":
                 row[label] = row[f"{label} e2e"] = "refused"
                 continue
-        xin = x.contiguous(memory_format=torch.channels_last) if channels_last else x
-        model_only = functools.partial(
-            logits_and_cams,
-            predictor.bundle.model,
-            predictor._layer,
-            xin,
-            autocast_dtype=predictor.autocast_dtype,
-        )
-        row[label] = median_rate(model_only, len(pngs), repeats)
+        row[label] = median_rate(functools.partial(predictor.predict, prepared), len(pngs), repeats)
 
         def end_to_end(p: Predictor = predictor) -> None:
             images = [decode_crop(f) for f in pngs]
@@ -170,22 +167,90 @@ def bench_architecture(
     return row
 
 
-def probability_gap(checkpoint: Path, crops: list[Path]) -> None:
-    """On the trained model: the path precompute uses against plain fp32, over every crop."""
-    images = [decode_crop(p) for p in crops]
-    used = Predictor(checkpoint, device="cpu").load()
-    reference = Predictor(checkpoint, device="cpu", channels_last=False, allow_bf16=False).load()
-    a, b = used(images), reference(images)
-    assert a.heatmaps is not None
-    assert b.heatmaps is not None
-    gap = np.abs(a.probabilities - b.probabilities)
-    heat = np.abs(a.heatmaps.astype(int) - b.heatmaps.astype(int))
-    print(
-        f"trained ResNet18, path used = {used.precision}{'+channels_last' if used.channels_last else ''}: "
-        f"max |p - p_fp32| = {gap.max():.4f} over {len(images)} phantom crops (calibration check "
-        f"{used.bf16_max_difference}); heatmaps differ by at most {heat.max()} / 255 "
-        f"(mean {heat.mean():.2f})"
+def paired_ratios(
+    checkpoint: Path, crops: list[Path], *, batch: int, rounds: int
+) -> dict[str, list[float]]:
+    """ResNet18, the library against each of our bf16 paths in alternation, round by round, so
+    both see the same load on this shared machine: per round, library time / our time."""
+    bundle = load_bundle(checkpoint)
+    spec = bundle.preprocessing
+    grey = torch.from_numpy(
+        np.stack([model_input(decode_crop(p), None, spec)[0] for p in crops[:batch]])
     )
+    x = normalise(grey, spec)
+    ours = {
+        label: functools.partial(
+            Predictor(checkpoint, device="cpu", compile_model=compiled, batch_size=batch)
+            .load()
+            .predict,
+            PreparedBatch(grey, []),
+        )
+        for label, compiled in (("bf16+cl", False), ("bf16+cl+compile", True))
+    }
+    ratios: dict[str, list[float]] = {label: [] for label in ours}
+    model = bundle.model.eval()
+    with GradCAM(model=model, target_layers=[target_layer(model, "resnet18")]) as cam:
+        library = library_path(cam)
+        library(x)
+        for run in ours.values():
+            run()
+        for _ in range(rounds):
+            started = time.perf_counter()
+            library(x)
+            library_time = time.perf_counter() - started
+            for label, run in ours.items():
+                times = []
+                for _ in range(3):
+                    started = time.perf_counter()
+                    run()
+                    times.append(time.perf_counter() - started)
+                ratios[label].append(library_time / statistics.median(times))
+    return ratios
+
+
+def conv_ceiling(bundle: ModelBundle, rate: float) -> str:
+    """How close a path's images/s is to this machine's bf16 arithmetic: the model's FLOPs per
+    image (torch's FLOP counter, convolutions and the head) at `rate`, against a large bf16
+    matrix product, about the best rate oneDNN reaches here."""
+    size = bundle.preprocessing.size
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        bundle.model.eval()(torch.zeros(1, 3, size, size))
+    flops = counter.get_total_flops()
+    a = torch.randn(2048, 2048, dtype=torch.bfloat16)
+    matmul = median_rate(lambda: a @ a, 1, 5) * 2 * 2048**3
+    return (
+        f"{flops / 1e9:.2f} GFLOP per image: at {rate:.0f} images/s that is "
+        f"{rate * flops / 1e9:.0f} GFLOP/s, {rate * flops / matmul:.0%} of this machine's bf16 "
+        f"2048² matrix product ({matmul / 1e9:.0f} GFLOP/s), whose rate would give "
+        f"{matmul / flops:.0f} images/s"
+    )
+
+
+def probability_gap(checkpoint: Path, crops: list[Path], *, batch: int) -> None:
+    """On the trained model: the paths precompute takes (eager, compiled) against plain fp32
+    (autograd Grad-CAM, no folding, no channels_last), over every crop."""
+    images = [decode_crop(p) for p in crops]
+    reference = Predictor(
+        checkpoint,
+        device="cpu",
+        channels_last=False,
+        fold_bn=False,
+        allow_bf16=False,
+        autograd=True,
+    ).load()
+    b = reference(images)
+    assert b.heatmaps is not None
+    for compiled in (False, True):
+        used = Predictor(checkpoint, device="cpu", compile_model=compiled, batch_size=batch).load()
+        a = used(images)
+        assert a.heatmaps is not None
+        gap = np.abs(a.probabilities - b.probabilities)
+        heat = np.abs(a.heatmaps.astype(int) - b.heatmaps.astype(int))
+        print(
+            f"trained ResNet18, {used.path}: max |p - p_fp32| = {gap.max():.4f} over "
+            f"{len(images)} phantom crops (calibration check {used.bf16_max_difference}); "
+            f"heatmaps differ by at most {heat.max()} / 255 (mean {heat.mean():.2f})"
+        )
 
 
 def main() -> None:
@@ -211,7 +276,7 @@ def main() -> None:
         checkpoint = trained_resnet18(
             manifest, size=args.size, epochs=1 if args.quick else 3, fresh=args.fresh
         )
-        probability_gap(checkpoint, crops)
+        probability_gap(checkpoint, crops, batch=args.batch)
         print(f"{'architecture':<13} {'batch':>5}  " + "  ".join(f"{c:>14}" for c in COLUMNS))
         for name in args.architectures:
             if name == "resnet18":
@@ -231,17 +296,24 @@ def main() -> None:
                 + f"   (load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
-            if name == "resnet18" and isinstance(row["library"], float):
-                best = max(
-                    (
-                        v
-                        for k, v in row.items()
-                        if k in ("fp32", "channels_last", "bf16+cl") and isinstance(v, float)
-                    ),
-                    default=0.0,
+            library = row["library"]
+            if isinstance(library, float):
+                ratios = ", ".join(
+                    f"{label} {value / library:.1f}x"
+                    for label, *_ in PATHS
+                    if isinstance(value := row.get(label), float)
                 )
+                print(f"{'':<13} {'':>5}  {name} ours / library, model-only: {ratios}")
+            best = row.get("bf16+cl+compile")
+            if name == "resnet18" and isinstance(best, float):
+                print(f"{'':<13} {'':>5}  resnet18 {conv_ceiling(bundle, best)}")
+        if "resnet18" in args.architectures:
+            rounds = 3 if args.quick else 7
+            paired = paired_ratios(checkpoint, crops, batch=args.batch, rounds=rounds)
+            for label, values in paired.items():
                 print(
-                    f"{'':<13} {'':>5}  ResNet18 ours/library: {best / row['library']:.1f}x model-only"
+                    f"resnet18 {label} / library, alternating in {rounds} rounds: median "
+                    f"{statistics.median(values):.1f}x (range {min(values):.1f}-{max(values):.1f})"
                 )
 
 
@@ -251,16 +323,20 @@ def cell(key: str, value: object) -> str:
     return f"{value!s:>14}"
 
 
+# (label, channels_last, bf16 where the check allows, torch.compile): ours, model-only columns
+PATHS = (
+    ("fp32", False, False, False),
+    ("channels_last", True, False, False),
+    ("bf16+cl", True, True, False),
+    ("bf16+cl+compile", True, True, True),
+)
 COLUMNS = (
     "library",
-    "fp32",
-    "channels_last",
-    "bf16+cl",
+    *(p[0] for p in PATHS),
     "library e2e",
-    "fp32 e2e",
-    "channels_last e2e",
-    "bf16+cl e2e",
+    *(f"{p[0]} e2e" for p in PATHS),
     "bf16 max |dp| (check)",
+    "compile s",
 )
 
 if __name__ == "__main__":

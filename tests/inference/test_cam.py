@@ -11,8 +11,15 @@ from pytorch_grad_cam.utils.model_targets import (
     ClassifierOutputTarget,
 )
 
-from inference.cam import captured_activations, heatmap_png, logits_and_cams, to_uint8
-from inference.zoo import ARCHITECTURES, create_model, target_layer
+from inference.cam import (
+    PooledHeadCam,
+    captured_activations,
+    heatmap_png,
+    logits_and_cams,
+    to_uint8,
+)
+from inference.predictor import fold_batch_norm
+from inference.zoo import ARCHITECTURES, architecture, create_model, target_layer
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
@@ -40,6 +47,39 @@ def test_our_grad_cam_equals_pytorch_grad_cam(
         # The library divides by (max + 1e-7); with maps of order 1e-3 that shifts values ~1e-4.
         np.testing.assert_allclose(cams.numpy(), reference, atol=2e-3)
         assert np.abs(to_uint8(cams).astype(int) - np.round(reference * 255)).max() <= 1
+
+
+@pytest.mark.parametrize("name", [n for n, a in ARCHITECTURES.items() if a.pooled_head])
+@pytest.mark.parametrize("target", ["predicted", "malignant"])
+def test_pooled_head_grad_cam_needs_no_backward_pass_and_equals_autograd(
+    name: str, target: str, fresh_model: Callable[[str], torch.nn.Module]
+) -> None:
+    torch.manual_seed(3)
+    model = fold_batch_norm(fresh_model(name).requires_grad_(False))
+    head = model.get_submodule(architecture(name).head)
+    assert isinstance(head, torch.nn.Linear)
+    with torch.no_grad():  # a head of either sign per channel, and a bias (not in the heatmap)
+        head.weight.normal_()
+        head.bias.fill_(0.01)
+    x = torch.randn(6, 3, 64, 64)
+    expected_logits, expected = logits_and_cams(model, target_layer(model, name), x, target=target)
+
+    with torch.inference_mode():  # no graph at all
+        logits, cams = PooledHeadCam(model, architecture(name), target=target)(x)
+
+    torch.testing.assert_close(logits, expected_logits, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(cams, expected, rtol=0, atol=1e-5)
+    if target == "predicted":  # a random trunk's maps share one sign: "malignant" may zero them
+        assert (cams.amax(dim=(1, 2)) == 1.0).all()
+
+
+def test_pooled_head_grad_cam_refuses_other_heads(
+    fresh_model: Callable[[str], torch.nn.Module],
+) -> None:
+    with pytest.raises(ValueError, match="not pooled-linear"):
+        PooledHeadCam(fresh_model("vgg11"), architecture("vgg11"), target="predicted")
+    with pytest.raises(ValueError, match="target must be"):
+        PooledHeadCam(fresh_model("resnet18"), architecture("resnet18"), target="benign")
 
 
 def test_grad_cam_gives_each_image_its_own_gradient_in_a_batch() -> None:

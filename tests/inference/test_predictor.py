@@ -171,3 +171,71 @@ def test_folding_batch_norm_keeps_outputs_and_the_grad_cam_layer(
     torch.testing.assert_close(
         logits_and_cams(folded, target_layer(folded, name), x)[1], unfolded_cams, atol=1e-3, rtol=0
     )
+
+
+@pytest.mark.slow
+def test_compiled_predictor_equals_eager_and_pads_short_batches(checkpoint: Path) -> None:
+    eager = Predictor(checkpoint, device="cpu", allow_bf16=False, batch_size=4).load()
+    compiled = Predictor(
+        checkpoint, device="cpu", allow_bf16=False, batch_size=4, compile_model=True
+    ).load()
+    assert compiled.compiled, compiled.compile_error
+    assert compiled.path == "fp32+channels_last+compiled"
+    assert eager.path == "fp32+channels_last"
+    pictures, rois = images(7)  # a full batch of 4, then 3 padded to 4
+
+    expected, got = eager(pictures, rois), compiled(pictures, rois)
+
+    np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=1e-5)
+    assert got.heatmaps is not None
+    assert expected.heatmaps is not None
+    assert np.abs(got.heatmaps.astype(int) - expected.heatmaps.astype(int)).max() <= 1
+    alone = compiled(pictures[5:6], rois[5:6])  # padded with three blank images
+    np.testing.assert_allclose(alone.probabilities, got.probabilities[5:6], atol=1e-6)
+
+
+def test_a_failed_compile_falls_back_to_eager(
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> Callable[[torch.Tensor], None]:
+        def run(_x: torch.Tensor) -> None:
+            raise RuntimeError("no C++ compiler")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken)
+    predictor = Predictor(checkpoint, device="cpu", allow_bf16=False, compile_model=True).load()
+
+    assert not predictor.compiled
+    assert predictor.compile_error == "RuntimeError: no C++ compiler"
+    eager = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    pictures, rois = images(2)
+    np.testing.assert_array_equal(
+        predictor(pictures, rois).probabilities, eager(pictures, rois).probabilities
+    )
+
+
+def test_architectures_without_a_pooled_head_take_the_autograd_path(
+    fresh_model: Callable[[str], torch.nn.Module],
+) -> None:
+    bundle = ModelBundle(fresh_model("vgg11"), Preprocessing(size=SIZE), ModelMeta("vgg11"))
+    predictor = Predictor(bundle, device="cpu", allow_bf16=False, compile_model=True).load()
+    assert predictor.path == "fp32+channels_last+autograd"  # not compiled: autograd inside
+    pictures, rois = images(2)
+    out = predictor(pictures, rois)
+    assert out.heatmaps is not None
+    assert out.heatmaps.shape == (2, SIZE, SIZE)
+
+
+def test_the_one_pass_heatmap_equals_the_autograd_reference(checkpoint: Path) -> None:
+    fast = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    reference = Predictor(checkpoint, device="cpu", allow_bf16=False, autograd=True).load()
+    assert reference.path == "fp32+channels_last+autograd"
+    pictures, rois = images(4)
+
+    got, expected = fast(pictures, rois), reference(pictures, rois)
+
+    np.testing.assert_allclose(got.probabilities, expected.probabilities, atol=1e-6)
+    assert got.heatmaps is not None
+    assert expected.heatmaps is not None
+    assert np.abs(got.heatmaps.astype(int) - expected.heatmaps.astype(int)).max() <= 1

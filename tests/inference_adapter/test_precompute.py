@@ -75,6 +75,8 @@ def test_precompute_twice_gives_the_same_rows_and_a_soft_vote_per_case(imported:
     images = CaseImage.objects.filter(case__study=imported)
     assert job.done_images == job.total_images == images.count()
     first = _rows(version)
+    paths = set(Prediction.objects.filter(model_version=version).values_list("computed_with"))
+    assert paths in ({("cpu bf16+channels_last",)}, {("cpu fp32+channels_last",)})  # auto: eager
     again = precompute_job_create(study=imported, model_version=version, actor=None, queue=False)
     precompute_run_inline(job=again)
     assert _rows(version) == first
@@ -132,7 +134,7 @@ def test_a_job_killed_midway_resumes_without_recomputing_finished_batches(import
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_on_redis_runs_a_precompute_job(
+def test_a_real_gpu_queue_worker_on_redis_runs_a_compiled_precompute_job(
     personas_tx: Personas, tmp_path: Path
 ) -> None:
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
@@ -147,8 +149,9 @@ def test_a_real_worker_on_redis_runs_a_precompute_job(
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "VAR_DIR": str(tmp_path / "var"),
+        "INFERENCE_COMPILE": "on",  # torch.compile inside a forked pool child, as deployed
     }
-    worker = worker_start(env=env, name="precompute")
+    worker = worker_start(env=env, name="precompute", queues="default,gpu", pool="prefork")
     try:
         job = precompute_job_create(study=study, model_version=version, actor=None, batch_size=2)
         deadline = time.monotonic() + 180
@@ -160,7 +163,10 @@ def test_a_real_worker_on_redis_runs_a_precompute_job(
     finally:
         output = worker_stop(worker)
     assert job.status == JobStatus.SUCCEEDED, (job.error, output[-3000:])
-    assert Prediction.objects.filter(model_version=version).count() == job.total_images
+    assert "torch.compile failed" not in output, output[-3000:]
+    rows = Prediction.objects.filter(model_version=version)
+    assert rows.count() == job.total_images
+    assert {row.computed_with.split()[-1].split("+")[-1] for row in rows} == {"compiled"}
     assert CasePrediction.objects.filter(model_version=version).count() == study.cases.count()
 
 

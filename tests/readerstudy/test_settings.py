@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from readerstudy.env import env_bool, env_database, env_int, env_list, env_redis_url
+from readerstudy.env import env_bool, env_choice, env_database, env_int, env_list, env_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +74,9 @@ def test_parsers_refuse_malformed_values() -> None:
         env_int("N", default=1, environ={"N": "x"})
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         env_redis_url("REDIS_URL", environ={"REDIS_URL": "localhost:6379"})
+    with pytest.raises(ImproperlyConfigured, match="C='maybe' is not one of on, off"):
+        env_choice("C", choices=("on", "off"), default="on", environ={"C": "maybe"})
+    assert env_choice("C", choices=("on", "off"), default="on", environ={"C": "OFF"}) == "off"
     assert env_bool("B", default=False, environ={"B": "Yes"}) is True
     assert env_redis_url("REDIS_URL", environ={}) is None
 
