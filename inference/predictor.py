@@ -16,7 +16,7 @@ Speed decisions, each measured by tests/benchmarks/bench_precompute.py:
   fixed batch size (`batch_size`; a shorter batch is padded with blank images, which cannot
   change the others' results in eval mode), compiled and warmed up in `load()`; if compiling
   fails (no C++ compiler, an unsupported op) the predictor stays eager and says why in
-  `compile_error`. On the 2-core development CPU it made ResNet18 bf16 ~1.13× faster after a
+  `compile_error`. On the 2-core development CPU it made ResNet18 bf16 1.04–1.13× faster after a
   ~15 s compile, so the adapter compiles on CUDA only unless INFERENCE_COMPILE=on;
 - bf16 autocast is used only when the hardware has native bf16 and a measured check on the loaded
   model keeps every probability within `tolerance` (0.01) of fp32: at `load()` the predictor runs a

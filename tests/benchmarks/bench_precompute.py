@@ -1,6 +1,7 @@
 """Precompute throughput, printed (not a timed test): probability + Grad-CAM heatmap per image.
 
     .venv/bin/python tests/benchmarks/bench_precompute.py [--quick] [--threads N] [--batch N]
+    .venv/bin/python tests/benchmarks/bench_precompute.py --device cuda --batch 256   # on a GPU
 
 For each architecture and path, images/s (median over repeats):
 - `library`: pytorch-grad-cam's default `GradCAM` path (fp32; its forward gives the probability);
@@ -8,9 +9,13 @@ For each architecture and path, images/s (median over repeats):
   one forward pass for pooled-linear heads, autograd Grad-CAM for VGG), bf16 only where the
   predictor's measured check keeps probabilities within 0.01 of fp32, and the last with
   `torch.compile` (frozen weights; "compile s" is its load time, compile included; VGG: n/a);
-- model-only (a ready batch of equalised 8-bit crops) and end to end (read a cached crop PNG from disk → decode
-  → equalise/resize → probability + heatmap → 8-bit PNG bytes), the way precompute runs: the
-  importer caches each image's model-input crop, so end to end starts from that PNG.
+- model-only (a ready batch of equalised 8-bit crops) and end to end (read a cached crop PNG
+  from disk → decode → equalise/resize → probability + heatmap → 8-bit PNG bytes), the way
+  precompute runs: the importer caches each image's model-input crop, so end to end starts
+  from that PNG.
+For ResNet18 also: where end to end spends its time, stage by stage; the library against our bf16
+paths alternating round by round (both under the same load); and the pass's GFLOP/s against a
+bf16 matrix product on the same device, i.e. how much faster the hardware could go.
 ResNet18 runs a model trained here on phantoms (224 px; cached under var/bench/), on which the
 largest |p − p_fp32| of the path used is reported; the other four run freshly initialised weights
 (speed does not depend on the values), with a smaller batch because VGG16 is slow on a CPU.
@@ -47,6 +52,7 @@ from inference.train import TrainConfig, make_bundle, train_model
 from inference.zoo import ARCHITECTURES, create_model, target_layer
 
 CACHE = Path(__file__).resolve().parents[2] / "var" / "bench"
+DEVICE = torch.device("cpu")  # --device
 
 
 def decode_crop(path: Path) -> np.ndarray:
@@ -57,14 +63,18 @@ def decode_crop(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def timed(run: Callable[[], object]) -> float:
+    """Seconds for one call, waiting for the GPU's queued work (CUDA runs asynchronously)."""
+    started = time.perf_counter()
+    run()
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
 def median_rate(run: Callable[[], object], images: int, repeats: int) -> float:
-    run()  # warm-up: oneDNN picks and caches its kernels on the first call
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return images / statistics.median(times)
+    timed(run)  # warm-up: oneDNN / cuDNN pick and cache their kernels on the first call
+    return images / statistics.median(timed(run) for _ in range(repeats))
 
 
 def phantom_crops(cases: int, out: Path) -> tuple[Path, list[Path]]:
@@ -106,7 +116,7 @@ def trained_resnet18(manifest: Path, *, size: int, epochs: int, fresh: bool) -> 
 def library_path(cam: GradCAM) -> Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]]:
     def run(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         maps = cam(input_tensor=x, targets=None)  # default: the top "class", i.e. the one logit
-        return torch.sigmoid(cam.outputs[:, 0]).detach().numpy(), maps
+        return torch.sigmoid(cam.outputs[:, 0]).detach().cpu().numpy(), maps
 
     return run
 
@@ -117,10 +127,10 @@ def bench_architecture(
     spec = bundle.preprocessing
     pngs = crops[:batch]
     grey = torch.from_numpy(np.stack([model_input(decode_crop(p), None, spec)[0] for p in pngs]))
-    x = normalise(grey, spec)  # the library gets the same normalised batch
+    x = normalise(grey, spec).to(DEVICE)  # the library gets the same normalised batch
     row: dict[str, float | str | None] = {}
 
-    model = bundle.model.eval()
+    model = bundle.model.eval().to(DEVICE)
     # The library's hooks are released on leaving the block: our predictors trace the model.
     with GradCAM(model=model, target_layers=[target_layer(model, name)]) as cam:
         library = library_path(cam)
@@ -130,7 +140,7 @@ def bench_architecture(
             images = [decode_crop(p) for p in pngs]
             batch_x = normalise(
                 torch.from_numpy(np.stack([model_input(i, None, spec)[0] for i in images])), spec
-            )
+            ).to(DEVICE)
             _, maps = library(batch_x)
             [heatmap_png(m) for m in np.round(maps * 255).astype(np.uint8)]
 
@@ -141,7 +151,7 @@ def bench_architecture(
         started = time.perf_counter()
         predictor = Predictor(
             ModelBundle(model, spec, bundle.meta, bundle.calibration),
-            device="cpu", channels_last=channels_last, allow_bf16=bf16,
+            device=str(DEVICE), channels_last=channels_last, allow_bf16=bf16,
             compile_model=compiled, batch_size=len(pngs),
         ).load()  # fmt: skip
         if compiled:
@@ -177,10 +187,10 @@ def paired_ratios(
     grey = torch.from_numpy(
         np.stack([model_input(decode_crop(p), None, spec)[0] for p in crops[:batch]])
     )
-    x = normalise(grey, spec)
+    x = normalise(grey, spec).to(DEVICE)
     ours = {
         label: functools.partial(
-            Predictor(checkpoint, device="cpu", compile_model=compiled, batch_size=batch)
+            Predictor(checkpoint, device=str(DEVICE), compile_model=compiled, batch_size=batch)
             .load()
             .predict,
             PreparedBatch(grey, []),
@@ -188,23 +198,17 @@ def paired_ratios(
         for label, compiled in (("bf16+cl", False), ("bf16+cl+compile", True))
     }
     ratios: dict[str, list[float]] = {label: [] for label in ours}
-    model = bundle.model.eval()
+    model = bundle.model.eval().to(DEVICE)
     with GradCAM(model=model, target_layers=[target_layer(model, "resnet18")]) as cam:
         library = library_path(cam)
         library(x)
         for run in ours.values():
             run()
         for _ in range(rounds):
-            started = time.perf_counter()
-            library(x)
-            library_time = time.perf_counter() - started
+            library_time = timed(lambda: library(x))
             for label, run in ours.items():
-                times = []
-                for _ in range(3):
-                    started = time.perf_counter()
-                    run()
-                    times.append(time.perf_counter() - started)
-                ratios[label].append(library_time / statistics.median(times))
+                ours_time = statistics.median(timed(run) for _ in range(3))
+                ratios[label].append(library_time / ours_time)
     return ratios
 
 
@@ -214,9 +218,9 @@ def conv_ceiling(bundle: ModelBundle, rate: float) -> str:
     matrix product, about the best rate oneDNN reaches here."""
     size = bundle.preprocessing.size
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        bundle.model.eval()(torch.zeros(1, 3, size, size))
+        bundle.model.eval()(torch.zeros(1, 3, size, size, device=DEVICE))
     flops = counter.get_total_flops()
-    a = torch.randn(2048, 2048, dtype=torch.bfloat16)
+    a = torch.randn(2048, 2048, dtype=torch.bfloat16, device=DEVICE)
     matmul = median_rate(lambda: a @ a, 1, 5) * 2 * 2048**3
     return (
         f"{flops / 1e9:.2f} GFLOP per image: at {rate:.0f} images/s that is "
@@ -226,13 +230,43 @@ def conv_ceiling(bundle: ModelBundle, rate: float) -> str:
     )
 
 
+def stage_times(checkpoint: Path, crops: list[Path], *, batch: int, repeats: int) -> str:
+    """Where end to end goes, per image (ms), on the path precompute takes by default here
+    (compiled on CUDA, eager on a CPU: INFERENCE_COMPILE=auto)."""
+    predictor = Predictor(
+        checkpoint, device=str(DEVICE), compile_model=DEVICE.type == "cuda", batch_size=batch
+    ).load()
+    pngs = crops[:batch]
+    data = [p.read_bytes() for p in pngs]
+    images = [decode_crop(p) for p in pngs]
+    prepared = predictor.preprocess(images)
+    probabilities, cams = predictor.predict(prepared)
+    out = predictor.postprocess(prepared, probabilities, cams)
+    assert out.heatmaps is not None
+    heatmaps = out.heatmaps
+    stages: dict[str, Callable[[], object]] = {
+        "read + decode PNG": lambda: [
+            cv2.imdecode(np.frombuffer(d, np.uint8), cv2.IMREAD_COLOR) for d in data
+        ],
+        "equalise + resize": lambda: predictor.preprocess(images),
+        "model (to device, probability + heatmap)": lambda: predictor.predict(prepared),
+        "to 8-bit on the host": lambda: predictor.postprocess(prepared, probabilities, cams),
+        "encode PNG": lambda: [heatmap_png(h) for h in heatmaps],
+    }
+    parts = [
+        f"{label} {1000 / median_rate(run, len(pngs), repeats):.2f}"
+        for label, run in stages.items()
+    ]
+    return f"{predictor.path}, ms per image: " + ", ".join(parts)
+
+
 def probability_gap(checkpoint: Path, crops: list[Path], *, batch: int) -> None:
     """On the trained model: the paths precompute takes (eager, compiled) against plain fp32
     (autograd Grad-CAM, no folding, no channels_last), over every crop."""
     images = [decode_crop(p) for p in crops]
     reference = Predictor(
         checkpoint,
-        device="cpu",
+        device=str(DEVICE),
         channels_last=False,
         fold_bn=False,
         allow_bf16=False,
@@ -241,7 +275,9 @@ def probability_gap(checkpoint: Path, crops: list[Path], *, batch: int) -> None:
     b = reference(images)
     assert b.heatmaps is not None
     for compiled in (False, True):
-        used = Predictor(checkpoint, device="cpu", compile_model=compiled, batch_size=batch).load()
+        used = Predictor(
+            checkpoint, device=str(DEVICE), compile_model=compiled, batch_size=batch
+        ).load()
         a = used(images)
         assert a.heatmaps is not None
         gap = np.abs(a.probabilities - b.probabilities)
@@ -263,12 +299,16 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224, help="model input (the seed: 224)")
     parser.add_argument("--fresh", action="store_true", help="retrain the cached ResNet18")
     parser.add_argument("--architectures", nargs="*", default=list(ARCHITECTURES))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (then try --batch 256)")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     repeats = 2 if args.quick else 5
+    where = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "CPU"
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size} px, CPU; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size} px, {where}; "
         f"load average {os.getloadavg()[0]:.1f} (the cores are shared: figures move with it)"
     )
     with tempfile.TemporaryDirectory(prefix="bench-precompute-") as folder:
@@ -308,6 +348,10 @@ def main() -> None:
             if name == "resnet18" and isinstance(best, float):
                 print(f"{'':<13} {'':>5}  resnet18 {conv_ceiling(bundle, best)}")
         if "resnet18" in args.architectures:
+            print(
+                "resnet18 end to end, "
+                + stage_times(checkpoint, crops, batch=args.batch, repeats=repeats)
+            )
             rounds = 3 if args.quick else 7
             paired = paired_ratios(checkpoint, crops, batch=args.batch, rounds=rounds)
             for label, values in paired.items():
