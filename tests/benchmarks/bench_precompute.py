@@ -100,7 +100,13 @@ def trained_resnet18(manifest: Path, *, size: int, epochs: int, fresh: bool) -> 
     spec = Preprocessing(size=size)
     data = prepare_dataset(read_manifest(manifest), spec)
     train, validation = data.cohort("train"), data.cohort("validation", "internal_test")
-    config = TrainConfig.quick(epochs=epochs, patience=epochs, threads=1, progress=True)
+    config = TrainConfig.quick(
+        epochs=epochs,
+        patience=epochs,
+        threads=1 if DEVICE.type == "cpu" else None,
+        device=str(DEVICE),
+        progress=True,
+    )
     started = time.perf_counter()
     result = train_model(train, validation, spec, config)
     CACHE.mkdir(parents=True, exist_ok=True)
