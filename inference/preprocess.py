@@ -4,8 +4,8 @@ input back to the displayed image.
 
 Decisions (the `Preprocessing` spec records them and travels inside every checkpoint):
 - Lesion box: enlarged `roi_scale` (1.3) times about its centre, edges rounded with Python's
-  `round` and clamped to the image — the same arithmetic as the importer's
-  `readerstudy.studies.imaging.model_input_crop`, so a crop cached at import is this crop.
+  `round` and clamped to the image (`inference.geometry.enlarged_box`, which the importer's
+  `readerstudy.studies.imaging.model_input_crop` calls too, so a crop cached at import is this crop).
 - Colour: RGB → grey (ITU-R BT.601 luma, `cv2.COLOR_RGB2GRAY`) → `cv2.equalizeHist` → the grey plane
   replicated to three channels. B-mode is grey by nature; what colour there is comes from the
   scanner's tint map or a colour-Doppler overlay, both of which differ by site and say nothing
@@ -31,11 +31,13 @@ import cv2
 import numpy as np
 import torch
 
+from inference.geometry import CropBox, Roi, enlarged_box
+
+__all__ = ["CropBox", "Roi", "enlarged_box"]  # re-exported: callers take them from here too
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 SPEC_VERSION = 1
-
-Roi = tuple[int, int, int, int]  # x, y, w, h in image pixels (the manifest's roi_x..roi_h)
 
 
 @dataclass(frozen=True)
@@ -73,41 +75,6 @@ class Preprocessing:
             if key in values:
                 values[key] = tuple(float(v) for v in values[key])
         return cls(**values)
-
-
-@dataclass(frozen=True)
-class CropBox:
-    """A crop in image pixels: columns x0..x1-1, rows y0..y1-1."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
-
-    @classmethod
-    def whole(cls, image: np.ndarray) -> CropBox:
-        return cls(0, 0, int(image.shape[1]), int(image.shape[0]))
-
-
-def enlarged_box(roi: Roi, image_shape: tuple[int, ...], *, scale: float = 1.3) -> CropBox:
-    """The lesion box (x, y, w, h) enlarged `scale` times about its centre, clamped to the image."""
-    x, y, w, h = roi
-    height, width = int(image_shape[0]), int(image_shape[1])
-    if w <= 0 or h <= 0 or x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise ValueError(f"the lesion box {roi} lies outside the {width}×{height} image")
-    cx, cy = x + w / 2.0, y + h / 2.0
-    half_w, half_h = w * scale / 2.0, h * scale / 2.0
-    x0, x1 = max(0, round(cx - half_w)), min(width, round(cx + half_w))
-    y0, y1 = max(0, round(cy - half_h)), min(height, round(cy + half_h))
-    return CropBox(x0, y0, x1, y1)
 
 
 def equalised_grey(image: np.ndarray) -> np.ndarray:

@@ -40,6 +40,8 @@ from pydicom.pixels import (
 )
 from pydicom.uid import UID, ImplicitVRLittleEndian
 
+from inference.geometry import enlarged_box
+
 MAX_SIDE = 8192  # no ultrasound machine writes more; bigger is a broken or hostile file
 MAX_FRAMES = 2000  # a 60 s cine at 30 Hz, with room
 MAX_DECODED_BYTES = 1 << 30  # all frames at once, as 8-bit RGB
@@ -398,16 +400,12 @@ def model_input_crop(
     rgb: np.ndarray, roi: tuple[int, int, int, int], *, scale: float = 1.3
 ) -> np.ndarray:
     """The lesion box (x, y, w, h) enlarged `scale` times about its centre, clipped to the image,
-    as in the seed study's preprocessing."""
-    x, y, w, h = roi
-    height, width = rgb.shape[:2]
-    if w <= 0 or h <= 0 or x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise ImageRejected(f"the lesion box {roi} lies outside the {width}×{height} image")
-    cx, cy = x + w / 2.0, y + h / 2.0
-    half_w, half_h = w * scale / 2.0, h * scale / 2.0
-    x0, x1 = max(0, round(cx - half_w)), min(width, round(cx + half_w))
-    y0, y1 = max(0, round(cy - half_h)), min(height, round(cy + half_h))
-    return rgb[y0:y1, x0:x1].copy()
+    as in the seed study's preprocessing (the inference core's own box function)."""
+    try:
+        box = enlarged_box(roi, rgb.shape, scale=scale)
+    except ValueError as error:
+        raise ImageRejected(str(error)) from None
+    return rgb[box.y0 : box.y1, box.x0 : box.x1].copy()
 
 
 def content_hash(data: bytes) -> str:

@@ -1,6 +1,6 @@
 """The importer caches the model-input crop; precompute trusts it to be the crop the model was
-trained on. The two implementations (importer: framework-free, no torch; inference core) must
-agree on every lesion box."""
+trained on. The importer (no torch) and the inference core share `inference.geometry`; this checks
+that they agree on every lesion box."""
 
 from __future__ import annotations
 
