@@ -11,16 +11,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from readerstudy.accounts import access
+from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import Reader, User
 from readerstudy.reading.console import study_console
 from readerstudy.reading.models import ReadingSession
 from readerstudy.reading.selectors import reader_rounds
 from readerstudy.studies.manifest import FEATURE_CHOICES
-from readerstudy.studies.selectors import (
-    study_list_coordinated,
-    study_list_visible,
-    study_role_of,
-)
+from readerstudy.studies.models import Study
 
 
 @login_required
@@ -29,10 +27,10 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     studies = [
-        {"study": study, "role": study_role_of(user=user, study=study)}
-        for study in study_list_visible(user=user)
+        {"study": study, "role": access.study_role(user=user, study=study)}
+        for study in access.scoped(Study.objects.all(), user=user, path="")
     ]
-    is_reader = Reader.objects.filter(user=user).exists()
+    is_reader = access.reader_for(user) is not None
     return render(request, "frontend/home.html", {"studies": studies, "is_reader": is_reader})
 
 
@@ -46,7 +44,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _reader_or_403(request: HttpRequest) -> Reader:
-    reader = Reader.objects.filter(user__pk=request.user.pk or 0).first()
+    reader = access.reader_for(request.user)
     if reader is None:
         raise PermissionDenied("Only readers read cases.")
     return reader
@@ -92,9 +90,8 @@ def reading_screen(request: HttpRequest, session_pk: int) -> HttpResponse:
 @never_cache
 def study_console_page(request: HttpRequest, slug: str) -> HttpResponse:
     """The coordinator console: one page to run a study."""
-    user = request.user
-    assert isinstance(user, User)
-    study = study_list_coordinated(user=user).filter(slug=slug).first()
-    if study is None:
+    study = access.scoped(Study.objects.all(), user=request.user, roles=COORDINATE, path="")
+    found = study.filter(slug=slug).first()
+    if found is None:
         raise Http404("No such study.")
-    return render(request, "frontend/console.html", study_console(study=study))
+    return render(request, "frontend/console.html", study_console(study=found))

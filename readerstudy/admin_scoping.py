@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from readerstudy.accounts.models import User
-from readerstudy.studies.selectors import study_list_coordinated
+from readerstudy.accounts import access
+from readerstudy.accounts.access import COORDINATE
 
 
 class StudyScopedAdmin(admin.ModelAdmin):
@@ -21,14 +21,9 @@ class StudyScopedAdmin(admin.ModelAdmin):
     study_path: str = "study"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        user = request.user
-        assert isinstance(user, User)
-        if user.is_superuser:
-            return queryset
-        studies = study_list_coordinated(user=user)
-        key = f"{self.study_path}__in" if self.study_path else "pk__in"
-        return queryset.filter(**{key: studies})
+        return access.scoped(
+            super().get_queryset(request), user=request.user, roles=COORDINATE, path=self.study_path
+        )
 
 
 class ReadOnlyAdmin(StudyScopedAdmin):

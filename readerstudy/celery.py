@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from celery import Celery
+from django.db import InterfaceError, OperationalError
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
@@ -41,8 +42,15 @@ app.autodiscover_tasks()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Only infrastructure hiccups are retried: a bug or bad data must fail loudly, once.
-_TRANSIENT = (ConnectionError, TimeoutError, OSError)
+# The one list of errors a task retries: infrastructure hiccups (a dropped connection to the
+# database, broker or storage; a timeout). A bug or bad data, a missing file included, fails
+# loudly, once. Tasks that catch errors to record a failure re-raise these untouched.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,
+    TimeoutError,
+    OperationalError,
+    InterfaceError,
+)
 
 
 def _route(task: Any) -> dict[str, str]:
@@ -56,7 +64,7 @@ def _task(queue: str, **options: Any) -> Callable[[F], Any]:
             queue_name=queue,
             acks_late=True,
             reject_on_worker_lost=True,
-            autoretry_for=_TRANSIENT,
+            autoretry_for=TRANSIENT_ERRORS,
             retry_backoff=True,
             retry_jitter=True,
             max_retries=5,

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 
-def celery_transport(*, redis_url: str | None, var_dir: Path) -> dict[str, Any]:
+def visibility_timeout(task_time_limit: int) -> int:
+    """Seconds before Redis re-delivers an unacknowledged task: the hard time limit plus a margin
+    (a tenth, at least a minute), so only a task whose worker died is delivered again."""
+    return task_time_limit + max(60, task_time_limit // 10)
+
+
+def celery_transport(
+    *, redis_url: str | None, var_dir: Path, task_time_limit: int
+) -> dict[str, Any]:
     """CELERY_* settings for the broker and result backend.
 
     Without Redis, kombu's filesystem transport passes messages through files under var/broker:
@@ -20,7 +28,9 @@ def celery_transport(*, redis_url: str | None, var_dir: Path) -> dict[str, Any]:
             "CELERY_BROKER_URL": redis_url,
             "CELERY_RESULT_BACKEND": redis_url,
             # Above the hard time limit, so a long task is not re-delivered while it still runs.
-            "CELERY_BROKER_TRANSPORT_OPTIONS": {"visibility_timeout": 2 * 3600},
+            "CELERY_BROKER_TRANSPORT_OPTIONS": {
+                "visibility_timeout": visibility_timeout(task_time_limit)
+            },
         }
     broker = var_dir / "broker"
     for folder in ("queue", "control", "processed", "results"):

@@ -46,8 +46,8 @@ INSTALLED_APPS = [
     "readerstudy.audit",
     "readerstudy.studies",
     "readerstudy.reading",
-    "inference",
-    "analysis",
+    "inference.worker",
+    "analysis.web",
     "frontend",
 ]
 
@@ -152,7 +152,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -----------------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
-_transport = celery_transport(redis_url=REDIS_URL, var_dir=VAR_DIR)
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -163,15 +162,18 @@ CACHES = {
         }
     )
 }
-CELERY_BROKER_URL: str = _transport["CELERY_BROKER_URL"]
-CELERY_RESULT_BACKEND: str = _transport["CELERY_RESULT_BACKEND"]
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = _transport["CELERY_BROKER_TRANSPORT_OPTIONS"]
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=3300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=3600, minimum=2)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured(
         "CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT so tasks can clean up."
     )
+_transport = celery_transport(
+    redis_url=REDIS_URL, var_dir=VAR_DIR, task_time_limit=CELERY_TASK_TIME_LIMIT
+)
+CELERY_BROKER_URL: str = _transport["CELERY_BROKER_URL"]
+CELERY_RESULT_BACKEND: str = _transport["CELERY_RESULT_BACKEND"]
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = _transport["CELERY_BROKER_TRANSPORT_OPTIONS"]
 
 LOGGING = {
     "version": 1,

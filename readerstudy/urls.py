@@ -8,7 +8,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
-from inference.apis import ModelVersionListApi, PrecomputeCreateApi, PrecomputeDetailApi
+from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
     ReadingImageApi,
@@ -18,6 +18,7 @@ from readerstudy.reading.apis import (
     SessionStartApi,
 )
 from readerstudy.reading.coordinator_apis import (
+    PrecomputeCreateApi,
     RoundCloseApi,
     RoundOpenApi,
     StudyConsoleApi,
@@ -88,7 +89,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
-    path("", include("analysis.urls")),
+    path("", include("analysis.web.urls")),
     path(
         "reading/sessions/<int:session_pk>/images/<str:token>/<str:kind>",
         ReadingImageApi.as_view(),

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.accounts.models import Reader, User
+from readerstudy.accounts.access import reader_require
 from readerstudy.errors import NotFound, NotPermitted
 from readerstudy.reading.models import Decision, ReadingSession, Round
 from readerstudy.reading.selectors import (
@@ -37,15 +37,6 @@ from readerstudy.reading.services import (
     session_start,
 )
 from readerstudy.studies.models import Case
-
-
-def reader_of(user: Any) -> Reader:
-    if not isinstance(user, User) or not user.is_authenticated:
-        raise NotPermitted("Log in as a reader.")
-    reader = Reader.objects.select_related("user").filter(user=user).first()
-    if reader is None:
-        raise NotPermitted("Only readers read cases.")
-    return reader
 
 
 def _private(response: Response) -> Response:
@@ -73,7 +64,7 @@ class ReaderRoundsApi(APIView):
 
     @extend_schema(responses=SessionOutput(many=True))
     def get(self, request: Request) -> Response:
-        reader = reader_of(request.user)
+        reader = reader_require(request.user)
         rows = [
             {
                 "id": state.session.pk if state.session else None,
@@ -99,7 +90,7 @@ class SessionStartApi(APIView):
 
     @extend_schema(request=None, responses={201: SessionOutput})
     def post(self, request: Request, round_pk: int) -> Response:
-        reader = reader_of(request.user)
+        reader = reader_require(request.user)
         round = Round.objects.filter(pk=round_pk, study__enrolments__reader=reader).first()
         if round is None:
             raise NotFound("No such round.")
@@ -126,7 +117,7 @@ class SessionCurrentCaseApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request, session_pk: int) -> Response:
-        session = session_for_reader(reader=reader_of(request.user), session_pk=session_pk)
+        session = session_for_reader(reader=reader_require(request.user), session_pk=session_pk)
         return _private(Response(_current_case(session)))
 
 
@@ -135,7 +126,7 @@ class SessionCaseApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request, session_pk: int, label: str) -> Response:
-        reader = reader_of(request.user)
+        reader = reader_require(request.user)
         session = session_for_reader(reader=reader, session_pk=session_pk)
         case = Case.objects.filter(reader_label=label, pk__in=session.permutation).first()
         if case is None:
@@ -164,7 +155,7 @@ class ReadSubmitApi(APIView):
 
     @extend_schema(request=ReadInput, responses={201: dict})
     def post(self, request: Request, session_pk: int) -> Response:
-        reader = reader_of(request.user)
+        reader = reader_require(request.user)
         session = session_for_reader(reader=reader, session_pk=session_pk)
         data = self.ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -203,13 +194,13 @@ class ReadingImageApi(APIView):
 def _image_response(
     request: Request, *, session_pk: int, token: str, kind: str
 ) -> HttpResponseBase:
-    reader = reader_of(request.user)
+    reader = reader_require(request.user)
     session = session_for_reader(reader=reader, session_pk=session_pk)
     image = image_for_session(session=session, token=token)
     if kind in ("display", "thumbnail"):
         name = getattr(image, kind).name
     elif kind == "heatmap" and session.round.assisted:
-        from inference.models import Prediction
+        from inference.worker.models import Prediction
 
         prediction = Prediction.objects.filter(
             image=image, model_version_id=session.round.study.ai_model_id

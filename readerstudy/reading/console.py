@@ -25,7 +25,7 @@ class ReaderProgress:
 
 def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any]:
     """Everything the coordinator console shows, as plain data (also served by the API)."""
-    from inference.models import CasePrediction, ModelVersion, PrecomputeJob
+    from inference.worker.models import CasePrediction, ModelVersion, PrecomputeJob
 
     now = now or timezone.now()
     cases = reading_cases(study=study)

@@ -5,34 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inference.worker.apis import PrecomputeJobOutput
+from inference.worker.models import ModelVersion
+from readerstudy.accounts import access
+from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import Reader, User
 from readerstudy.errors import NotFound
 from readerstudy.reading.console import study_console
 from readerstudy.reading.models import Round
-from readerstudy.reading.services import round_close, round_open, washout_override_grant
+from readerstudy.reading.services import (
+    round_close,
+    round_open,
+    study_ai_use,
+    washout_override_grant,
+)
 from readerstudy.studies.models import Study
-from readerstudy.studies.selectors import study_list_coordinated
-
-
-def coordinated_study(user: Any, slug: str) -> Study:
-    assert isinstance(user, User)
-    study = study_list_coordinated(user=user).filter(slug=slug).first()
-    if study is None:
-        raise NotFound("No such study.", extra={"slug": slug})
-    return study
 
 
 def _coordinated_round(user: Any, round_pk: int) -> Round:
-    assert isinstance(user, User)
-    round = Round.objects.filter(pk=round_pk, study__in=study_list_coordinated(user=user)).first()
-    if round is None:
-        raise NotFound("No such round.")
-    return round
+    return access.get_or_404(Round.objects, user=user, roles=COORDINATE, what="round", pk=round_pk)
 
 
 class RoundOutput(serializers.ModelSerializer[Round]):
@@ -56,7 +52,11 @@ class StudyConsoleApi(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request: Request, slug: str) -> Response:
-        console = study_console(study=coordinated_study(request.user, slug))
+        console = study_console(
+            study=access.get_or_404(
+                Study.objects, user=request.user, roles=COORDINATE, path="", what="study", slug=slug
+            )
+        )
         job = console["precompute"]
         return Response(
             {
@@ -127,3 +127,30 @@ class WashoutOverrideApi(APIView):
             },
             status=201,
         )
+
+
+class PrecomputeCreateApi(APIView):
+    """Make a model the study's AI and precompute every image on the GPU workers."""
+
+    class PrecomputeInput(serializers.Serializer[None]):
+        model = serializers.CharField()
+        batch_size = serializers.IntegerField(min_value=1, max_value=1024, default=64)
+
+    @extend_schema(request=PrecomputeInput, responses={202: PrecomputeJobOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        study = access.get_or_404(
+            Study.objects, user=request.user, roles=COORDINATE, path="", what="study", slug=slug
+        )
+        data = self.PrecomputeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = ModelVersion.objects.filter(name=data.validated_data["model"]).first()
+        if version is None:
+            raise NotFound("No such model version.", extra={"model": data.validated_data["model"]})
+        assert isinstance(request.user, User)
+        job = study_ai_use(
+            study=study,
+            model_version=version,
+            actor=request.user,
+            batch_size=data.validated_data["batch_size"],
+        )
+        return Response(PrecomputeJobOutput(job).data, status=status.HTTP_202_ACCEPTED)

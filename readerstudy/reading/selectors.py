@@ -111,7 +111,7 @@ def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
     images = list(case.images.filter(needs_review=False).order_by("position"))
     heatmaps: dict[int, str] = {}
     if assisted:
-        from inference.models import Prediction
+        from inference.worker.models import Prediction
 
         heatmaps = dict(
             Prediction.objects.filter(
@@ -147,7 +147,7 @@ def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
 def ai_payload(
     *, case: Case, study_threshold: float, model_version_id: int | None
 ) -> dict[str, Any]:
-    from inference.models import CasePrediction
+    from inference.worker.models import CasePrediction
 
     prediction = CasePrediction.objects.filter(case=case, model_version_id=model_version_id).first()
     if prediction is None:

@@ -17,6 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from inference.worker.models import ModelVersion, PrecomputeJob
+from inference.worker.services import precompute_job_create
+from inference.worker.tasks import precompute_start
+from readerstudy.accounts import access
 from readerstudy.accounts.models import Reader, User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import Conflict, NotPermitted, RoundClosed, WashoutNotOver
@@ -31,7 +35,6 @@ from readerstudy.reading.models import (
 )
 from readerstudy.reading.validation import read_features_clean
 from readerstudy.studies.models import Case, CaseImage, Study
-from readerstudy.studies.services import study_require_coordinator
 
 _PERMUTATION_REDRAWS = 100
 
@@ -46,11 +49,44 @@ def reading_cases(*, study: Study) -> list[int]:
 
 
 @transaction.atomic
+def study_ai_use(
+    *,
+    study: Study,
+    model_version: ModelVersion,
+    actor: User | None,
+    batch_size: int = 64,
+    queue: bool = True,
+) -> PrecomputeJob:
+    """Make `model_version` the study's AI and precompute every image with it (resuming an
+    unfinished job). Refused once an assisted round has started with another model: readers
+    would see two AIs in one study."""
+    if actor is not None:
+        access.study_require(user=actor, study=study)
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if study.ai_model_id not in (None, model_version.pk):
+        started = Round.objects.filter(study=study, assisted=True).exclude(
+            status=RoundStatus.PLANNED
+        )
+        if started.exists():
+            raise Conflict(
+                "An assisted round has started with another model: the AI cannot change now."
+            )
+    study.ai_model = model_version
+    study.save(update_fields=["ai_model"])
+    job = precompute_job_create(
+        study=study, model_version=model_version, actor=actor, batch_size=batch_size
+    )
+    if queue:
+        transaction.on_commit(lambda: precompute_start.delay(job_pk=job.pk))
+    return job
+
+
+@transaction.atomic
 def round_open(*, round: Round, actor: User) -> Round:
     """Open a round for reading. An assisted round needs the AI's output for every case."""
     round = Round.objects.select_for_update().get(pk=round.pk)
     study = round.study
-    study_require_coordinator(user=actor, study=study)
+    access.study_require(user=actor, study=study)
     if round.status == RoundStatus.OPEN:
         return round
     if round.status == RoundStatus.CLOSED:
@@ -66,7 +102,7 @@ def round_open(*, round: Round, actor: User) -> Round:
             extra={"images_needing_review": review},
         )
     if round.assisted:
-        from inference.models import CasePrediction
+        from inference.worker.models import CasePrediction
 
         if study.ai_model_id is None:
             raise Conflict("An assisted round needs the study's AI model to be set.")
@@ -88,7 +124,7 @@ def round_open(*, round: Round, actor: User) -> Round:
 @transaction.atomic
 def round_close(*, round: Round, actor: User) -> Round:
     round = Round.objects.select_for_update().get(pk=round.pk)
-    study_require_coordinator(user=actor, study=round.study)
+    access.study_require(user=actor, study=round.study)
     if round.status != RoundStatus.OPEN:
         raise Conflict("Only an open round can be closed.", extra={"status": round.status})
     round.status = RoundStatus.CLOSED
@@ -121,7 +157,7 @@ def washout_override_grant(
     *, round: Round, reader: Reader, actor: User, reason: str
 ) -> WashoutOverride:
     """Let one reader start a round before their washout ends: a coordinator's audited decision."""
-    study_require_coordinator(user=actor, study=round.study)
+    access.study_require(user=actor, study=round.study)
     if not reason.strip():
         raise Conflict("A washout override needs a reason.")
     if not round.study.enrolments.filter(reader=reader).exists():

@@ -11,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.accounts import access
+from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import User
-from readerstudy.errors import NotFound
 from readerstudy.studies.models import CaseImage, ImportJob, Study
-from readerstudy.studies.selectors import study_list_visible, study_role_of
-from readerstudy.studies.services import import_job_create, study_require_coordinator
+from readerstudy.studies.services import import_job_create
 
 
 class StudyOutput(serializers.ModelSerializer):
@@ -27,7 +27,8 @@ class StudyOutput(serializers.ModelSerializer):
 
     def get_role(self, study: Study) -> str | None:
         user = self.context["user"]
-        return study_role_of(user=user, study=study)
+        role = access.study_role(user=user, study=study)
+        return None if role is None else role.value
 
 
 def _user(request: Request) -> User:
@@ -39,7 +40,7 @@ class StudyListApi(APIView):
     @extend_schema(responses=StudyOutput(many=True))
     def get(self, request: Request) -> Response:
         user = _user(request)
-        studies = study_list_visible(user=user)
+        studies = access.scoped(Study.objects.all(), user=user, path="")
         return Response(StudyOutput(studies, many=True, context={"user": user}).data)
 
 
@@ -47,19 +48,9 @@ class StudyDetailApi(APIView):
     @extend_schema(responses=StudyOutput)
     def get(self, request: Request, slug: str) -> Response:
         user = _user(request)
-        study = study_list_visible(user=user).filter(slug=slug).first()
-        if study is None:
-            # The same answer whether the study is missing or not the user's: nothing leaks.
-            raise NotFound("No such study.", extra={"slug": slug})
+        study = access.get_or_404(Study.objects, user=user, path="", what="study", slug=slug)
         data: dict[str, Any] = StudyOutput(study, context={"user": user}).data
         return Response(data)
-
-
-def study_visible_or_404(*, user: User, slug: str) -> Study:
-    study = study_list_visible(user=user).filter(slug=slug).first()
-    if study is None:
-        raise NotFound("No such study.", extra={"slug": slug})
-    return study
 
 
 class ImportJobOutput(serializers.ModelSerializer[ImportJob]):
@@ -86,7 +77,9 @@ class ImportCreateApi(APIView):
     @extend_schema(request={"multipart/form-data": ImportInput}, responses={202: ImportJobOutput})
     def post(self, request: Request, slug: str) -> Response:
         user = _user(request)
-        study = study_visible_or_404(user=user, slug=slug)
+        study = access.get_or_404(
+            Study.objects, user=user, roles=COORDINATE, path="", what="study", slug=slug
+        )
         data = self.ImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(study=study, upload=data.validated_data["archive"], actor=user)
@@ -97,10 +90,9 @@ class ImportDetailApi(APIView):
     @extend_schema(responses=ImportJobOutput)
     def get(self, request: Request, pk: int) -> Response:
         user = _user(request)
-        job = ImportJob.objects.filter(pk=pk, study__in=study_list_visible(user=user)).first()
-        if job is None:
-            raise NotFound("No such import.")
-        study_require_coordinator(user=user, study=job.study)
+        job = access.get_or_404(
+            ImportJob.objects, user=user, roles=COORDINATE, what="import", pk=pk
+        )
         return Response(ImportJobOutput(job).data)
 
 
@@ -118,11 +110,9 @@ class ImageRegionSetApi(APIView):
         from readerstudy.studies.regions import case_image_region_set
 
         user = _user(request)
-        image = CaseImage.objects.filter(
-            pk=pk, case__study__in=study_list_visible(user=user)
-        ).first()
-        if image is None:
-            raise NotFound("No such image.")
+        image = access.get_or_404(
+            CaseImage.objects, user=user, roles=COORDINATE, path="case__study", what="image", pk=pk
+        )
         data = self.RegionInput(data=request.data)
         data.is_valid(raise_exception=True)
         box = tuple(data.validated_data[k] for k in ("x", "y", "w", "h"))

@@ -28,7 +28,8 @@ from django.db import transaction
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import ImportRejected
-from readerstudy.studies import deid, imaging
+from readerstudy.studies import imaging
+from readerstudy.studies.imaging import deid
 from readerstudy.studies.manifest import CaseRows, ImageRow, manifest_parse
 from readerstudy.studies.models import Case, CaseImage, RegionSource, Study
 from readerstudy.studies.sources import MANIFEST_NAME, ImportSource, Limits, source_open

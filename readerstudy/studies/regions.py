@@ -10,10 +10,12 @@ import functools
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from readerstudy.accounts import access
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import Conflict
-from readerstudy.studies import deid, imaging
+from readerstudy.studies import imaging
+from readerstudy.studies.imaging import deid
 from readerstudy.studies.importing import (
     Store,
     dicom_bytes,
@@ -22,7 +24,6 @@ from readerstudy.studies.importing import (
     renditions_store,
 )
 from readerstudy.studies.models import CaseImage, RegionSource
-from readerstudy.studies.services import study_require_coordinator
 
 
 def case_image_region_set(
@@ -30,7 +31,7 @@ def case_image_region_set(
 ) -> CaseImage:
     """Blank outside `box` (x, y, w, h in original pixels) and remake the image's renditions."""
     study = image.case.study
-    study_require_coordinator(user=actor, study=study)
+    access.study_require(user=actor, study=study)
     x, y, w, h = box
     if w < 1 or h < 1 or x < 0 or y < 0 or x + w > image.width or y + h > image.height:
         raise Conflict(f"The region {box} must lie inside the {image.width}×{image.height} image.")

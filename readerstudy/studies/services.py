@@ -6,23 +6,17 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from readerstudy.accounts import access
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
-from readerstudy.errors import ImportRejected, NotPermitted
-from readerstudy.studies.models import ImportJob, StaffRole, Study
-
-
-def study_require_coordinator(*, user: User, study: Study) -> None:
-    if user.is_superuser:
-        return
-    if not study.memberships.filter(user=user, role=StaffRole.COORDINATOR).exists():
-        raise NotPermitted("Only a coordinator of this study may do this.")
+from readerstudy.errors import ImportRejected
+from readerstudy.studies.models import ImportJob, Study
 
 
 @transaction.atomic
 def import_job_create(*, study: Study, upload: UploadedFile, actor: User) -> ImportJob:
     """Keep the uploaded zip and queue its import on the default queue."""
-    study_require_coordinator(user=actor, study=study)
+    access.study_require(user=actor, study=study)
     if upload.size is None or upload.size > settings.IMPORT_MAX_UPLOAD_BYTES:
         raise ImportRejected(
             f"The upload is larger than the limit of {settings.IMPORT_MAX_UPLOAD_BYTES} bytes."

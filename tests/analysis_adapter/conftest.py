@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from inference.models import CasePrediction, ModelVersion, Prediction
+from inference.worker.models import CasePrediction, ModelVersion, Prediction
 from readerstudy.accounts.models import Reader, Seniority
 from readerstudy.reading.models import Decision, Read, ReadingSession, Round
 from readerstudy.studies.models import Case, Cohort, Study

@@ -8,7 +8,7 @@ import io
 
 from django.http import StreamingHttpResponse
 
-from analysis.exports import (
+from analysis.web.exports import (
     AUDIT_COLUMNS,
     CASE_COLUMNS,
     CASE_PREDICTION_COLUMNS,

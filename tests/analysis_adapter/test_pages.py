@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analysis.models import StudyReport
+from analysis.web.models import StudyReport
 from tests.analysis_adapter.conftest import BuiltStudy, client_for, study_build
 from tests.conftest import Personas
 

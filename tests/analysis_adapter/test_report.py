@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-import analysis.report
+import analysis.web.report
 from analysis.metrics import binary_metrics, mcnemar_paired
-from analysis.models import StudyReport
-from analysis.report import report_charts, report_data_version, report_get
 from analysis.roc import auc_delong, delong_paired_test
+from analysis.web.models import StudyReport
+from analysis.web.report import report_charts, report_data_version, report_get
 from readerstudy.reading.models import Decision, Read
 from tests.analysis_adapter.conftest import (
     BuiltStudy,
@@ -117,13 +117,13 @@ def test_a_second_load_does_not_recompute(
     crossed: BuiltStudy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    compute = analysis.report.report_compute
+    compute = analysis.web.report.report_compute
 
     def counting(**kwargs: Any) -> Any:
         calls.append(kwargs)
         return compute(**kwargs)
 
-    monkeypatch.setattr(analysis.report, "report_compute", counting)
+    monkeypatch.setattr(analysis.web.report, "report_compute", counting)
     first = report_get(study=crossed.study)
     second = report_get(study=crossed.study)
     assert len(calls) == 1

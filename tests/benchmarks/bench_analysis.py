@@ -128,7 +128,7 @@ def reads_create(*, slug: str, readers: int, rounds: int, cases: int, model: boo
 
     from django.utils import timezone
 
-    from inference.models import CasePrediction, ModelVersion, Prediction
+    from inference.worker.models import CasePrediction, ModelVersion, Prediction
     from readerstudy.accounts.models import Reader, Seniority, User
     from readerstudy.reading.models import Decision, Read, ReadingSession, Round
     from readerstudy.studies.models import Case, CaseImage, Cohort, Study
@@ -223,7 +223,7 @@ def export_measure(study: Study, *, traced: bool) -> tuple[float, int, int, int]
 
     from django.test import RequestFactory
 
-    from analysis.views import export_csv
+    from analysis.web.views import export_csv
     from readerstudy.accounts.models import User
 
     request = RequestFactory().get("/")
@@ -251,7 +251,7 @@ def adapter_main() -> None:
         django_setup(Path(folder))
         from django.db import connection
 
-        from analysis.report import report_charts, report_get
+        from analysis.web.report import report_charts, report_get
         from readerstudy.reading.models import Read
 
         big = reads_create(slug="export-100k", readers=10, rounds=2, cases=5000, model=False)

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from fixtures.phantom import generate_phantom_study
-from inference.models import CasePrediction, ModelVersion, Prediction
+from inference.worker.models import CasePrediction, ModelVersion, Prediction
 from readerstudy.reading.models import Decision, Read, Round
 from readerstudy.reading.services import round_open, washout_override_grant
 from readerstudy.studies.importing import cases_import

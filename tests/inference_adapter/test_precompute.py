@@ -17,16 +17,16 @@ from django.db import connection
 
 from fixtures.phantom import generate_phantom_study
 from inference.checkpoint import ModelBundle, ModelMeta
-from inference.models import CasePrediction, JobStatus, ModelVersion, Prediction
 from inference.preprocess import Preprocessing
-from inference.services import (
+from inference.worker.compute import (
     model_version_register,
     precompute_batch_run,
-    precompute_batches,
-    precompute_job_create,
     precompute_run_inline,
 )
+from inference.worker.models import CasePrediction, JobStatus, ModelVersion, Prediction
+from inference.worker.services import precompute_batches
 from inference.zoo import create_model
+from readerstudy.reading.services import study_ai_use
 from readerstudy.studies.importing import cases_import
 from readerstudy.studies.models import CaseImage, Study
 from tests.conftest import Personas
@@ -69,7 +69,7 @@ def _rows(version: ModelVersion) -> list[tuple[Any, ...]]:
 
 def test_precompute_twice_gives_the_same_rows_and_a_soft_vote_per_case(imported: Study) -> None:
     version = tiny_version()
-    job = precompute_job_create(study=imported, model_version=version, actor=None, queue=False)
+    job = study_ai_use(study=imported, model_version=version, actor=None, queue=False)
     job = precompute_run_inline(job=job)
     assert job.status == JobStatus.SUCCEEDED
     images = CaseImage.objects.filter(case__study=imported)
@@ -77,7 +77,7 @@ def test_precompute_twice_gives_the_same_rows_and_a_soft_vote_per_case(imported:
     first = _rows(version)
     paths = set(Prediction.objects.filter(model_version=version).values_list("computed_with"))
     assert paths in ({("cpu bf16+channels_last",)}, {("cpu fp32+channels_last",)})  # auto: eager
-    again = precompute_job_create(study=imported, model_version=version, actor=None, queue=False)
+    again = study_ai_use(study=imported, model_version=version, actor=None, queue=False)
     precompute_run_inline(job=again)
     assert _rows(version) == first
     for case in imported.cases.all():
@@ -96,7 +96,7 @@ def test_precompute_twice_gives_the_same_rows_and_a_soft_vote_per_case(imported:
 def test_heatmaps_are_8_bit_and_sized_like_the_display_image(imported: Study) -> None:
     version = tiny_version()
     precompute_run_inline(
-        job=precompute_job_create(study=imported, model_version=version, actor=None, queue=False)
+        job=study_ai_use(study=imported, model_version=version, actor=None, queue=False)
     )
     prediction = Prediction.objects.filter(model_version=version).select_related("image").first()
     assert prediction is not None
@@ -109,14 +109,12 @@ def test_heatmaps_are_8_bit_and_sized_like_the_display_image(imported: Study) ->
 
 def test_a_job_killed_midway_resumes_without_recomputing_finished_batches(imported: Study) -> None:
     version = tiny_version()
-    job = precompute_job_create(
-        study=imported, model_version=version, actor=None, batch_size=3, queue=False
-    )
+    job = study_ai_use(study=imported, model_version=version, actor=None, batch_size=3, queue=False)
     batches = precompute_batches(job=job)
     assert len(batches) >= 2
     precompute_batch_run(job_pk=job.pk, image_pks=batches[0])  # then the worker "dies"
     finished = _rows(version)
-    resumed = precompute_job_create(
+    resumed = study_ai_use(
         study=imported, model_version=version, actor=None, batch_size=3, queue=False
     )
     assert resumed.pk == job.pk
@@ -153,7 +151,7 @@ def test_a_real_gpu_queue_worker_on_redis_runs_a_compiled_precompute_job(
     }
     worker = worker_start(env=env, name="precompute", queues="default,gpu", pool="prefork")
     try:
-        job = precompute_job_create(study=study, model_version=version, actor=None, batch_size=2)
+        job = study_ai_use(study=study, model_version=version, actor=None, batch_size=2)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             job.refresh_from_db()

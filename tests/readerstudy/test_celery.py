@@ -57,7 +57,9 @@ def worker_on(tmp_path: Path) -> Iterator[Any]:
         else:
             env["REDIS_URL"] = ""
         started.append(worker_start(env=env, name=f"roundtrip{len(started)}"))
-        return _client(celery_transport(redis_url=redis_url, var_dir=tmp_path))
+        return _client(
+            celery_transport(redis_url=redis_url, var_dir=tmp_path, task_time_limit=3600)
+        )
 
     yield start
     for process in started:

@@ -98,8 +98,9 @@ def test_simulated_readers_read_both_rounds_and_leave_the_live_reader_unread(
     tmp_path: Path,
 ) -> None:
     from fixtures.demo import LIVE_READER, demo_import_cases, demo_simulate_reads
-    from inference.services import precompute_job_create, precompute_run_inline
+    from inference.worker.compute import precompute_run_inline
     from readerstudy.reading.models import Read, ReadingSession
+    from readerstudy.reading.services import study_ai_use
     from readerstudy.studies.models import Cohort
     from tests.inference_adapter.test_precompute import tiny_version
 
@@ -107,7 +108,7 @@ def test_simulated_readers_read_both_rounds_and_leave_the_live_reader_unread(
     demo_import_cases(study=study, work_dir=tmp_path, cases=8)
     study.reading_cohorts = list(Cohort.values)
     study.save()
-    job = precompute_job_create(study=study, model_version=tiny_version(), actor=None, queue=False)
+    job = study_ai_use(study=study, model_version=tiny_version(), actor=None, queue=False)
     precompute_run_inline(job=job)
     counts = demo_simulate_reads(study=study)
     assert len(counts) == 10  # five readers, two rounds

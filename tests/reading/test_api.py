@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 
-from inference.models import CasePrediction, ModelVersion, Prediction
+from inference.worker.models import CasePrediction, ModelVersion, Prediction
 from readerstudy.reading.models import Read, Round
 from readerstudy.reading.services import round_open
 from tests.conftest import PASSWORD, Personas

@@ -22,8 +22,8 @@ from pydicom.sequence import Sequence
 from pydicom.uid import MPEG4HP41, ExplicitVRLittleEndian, SecondaryCaptureImageStorage
 
 from fixtures.phantom import PhantomImage, iter_study, write_image
-from readerstudy.studies import deid, imaging
-from readerstudy.studies.imaging import ImageRejected, Region, blank_outside, decode
+from readerstudy.studies import imaging
+from readerstudy.studies.imaging import ImageRejected, Region, blank_outside, decode, deid
 
 # (file, rows, columns, frames in the source). Files that pydicom downloads on demand are listed
 # too: they are skipped here (no network), and covered wherever pydicom-data is installed.

@@ -1,8 +1,0 @@
-from __future__ import annotations
-
-from django.apps import AppConfig
-
-
-class AnalysisConfig(AppConfig):
-    name = "analysis"
-    verbose_name = "Analysis"

@@ -1,0 +1,129 @@
+"""Analysis API: the study report as strict JSON, and the planning of the next study's size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analysis.web.exports import EXPORTS
+from analysis.web.report import report_get, report_plan
+from readerstudy.accounts import access
+from readerstudy.accounts.access import ANALYSE
+from readerstudy.studies.models import Study
+
+
+def _study(request: Request, slug: str) -> Study:
+    # Readers and strangers get the answer a missing study gets: nothing leaks.
+    return access.get_or_404(
+        Study.objects, user=request.user, roles=ANALYSE, path="", what="study", slug=slug
+    )
+
+
+class LinkOutput(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+
+
+class ReportOutput(serializers.Serializer):
+    """The report's sections; nested numbers keep the core's names (see README, Exports)."""
+
+    data_version = serializers.CharField()
+    computed_at = serializers.DateTimeField()
+    compute_seconds = serializers.FloatField()
+    study = serializers.JSONField()
+    input = serializers.JSONField(help_text="What was analysed: readers, rounds, paired cases.")
+    notes = serializers.ListField(
+        child=serializers.CharField(), help_text="What is missing or left out, and why."
+    )
+    methods = serializers.JSONField()
+    reader_metrics = serializers.JSONField(help_text="One row per reader and round.")
+    changes = serializers.JSONField(help_text="Per reader, later − earlier round.")
+    seniority = serializers.JSONField()
+    model = serializers.JSONField(allow_null=True)
+    mrmc = serializers.JSONField(allow_null=True, help_text="{delong: …, jackknife: …}")
+    table1 = serializers.JSONField()
+    table4 = serializers.JSONField()
+    charts = LinkOutput(many=True)
+    exports = LinkOutput(many=True)
+
+
+class StudyReportApi(APIView):
+    @extend_schema(responses=ReportOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        study = _study(request, slug)
+        report = report_get(study=study)
+        payload: dict[str, Any] = {k: v for k, v in report.payload.items() if k != "csv"}
+        payload["computed_at"] = report.computed_at
+        payload["compute_seconds"] = report.compute_seconds
+        payload["charts"] = [
+            {
+                **chart,
+                "url": reverse(
+                    "analysis:report-chart", kwargs={"slug": slug, "name": chart["name"]}
+                ),
+            }
+            for chart in payload["charts"]
+        ]
+        payload["exports"] = [
+            {
+                "name": e.kind,
+                "title": e.title,
+                "url": reverse("analysis:export", kwargs={"slug": slug, "kind": e.kind}),
+            }
+            for e in EXPORTS.values()
+        ]
+        return Response(ReportOutput(payload).data)
+
+
+class PlanInput(serializers.Serializer):
+    effect = serializers.FloatField(
+        min_value=0.005, max_value=0.5, default=0.05, help_text="ΔAUC to detect."
+    )
+    power = serializers.FloatField(min_value=0.5, max_value=0.99, default=0.8)
+    alpha = serializers.FloatField(min_value=0.001, max_value=0.2, default=0.05)
+
+
+class CasesNeededOutput(serializers.Serializer):
+    readers = serializers.IntegerField()
+    cases = serializers.IntegerField(
+        allow_null=True, help_text="null: more than 10,000 cases would still fall short."
+    )
+    power = serializers.FloatField()
+
+
+class PowerRowOutput(serializers.Serializer):
+    readers = serializers.IntegerField()
+    power = serializers.ListField(child=serializers.FloatField())
+
+
+class PowerGridOutput(serializers.Serializer):
+    cases = serializers.ListField(child=serializers.IntegerField())
+    rows = PowerRowOutput(many=True)
+
+
+class PlanOutput(serializers.Serializer):
+    effect = serializers.FloatField()
+    power = serializers.FloatField()
+    alpha = serializers.FloatField()
+    pilot = serializers.JSONField(help_text="This study: readers, cases, OR variance components.")
+    cases_needed = CasesNeededOutput(many=True)
+    power_grid = PowerGridOutput()
+
+
+class StudyPlanApi(APIView):
+    """Readers × cases for the next study, from this study's own variance components."""
+
+    @extend_schema(parameters=[PlanInput], responses=PlanOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        study = _study(request, slug)
+        data = PlanInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        plan = report_plan(report=report_get(study=study), **data.validated_data)
+        return Response(PlanOutput(plan).data)

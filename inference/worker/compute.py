@@ -1,0 +1,323 @@
+"""The worker side of inference that loads the AI core (torch): train a model on a study's cases,
+register its version, and run precompute batches (probability and Grad-CAM heatmap per image).
+
+Imported only by GPU task bodies, the worker's commands and the demo, never by the web process.
+The science is the framework-free core (`inference.train`, `inference.predictor`, …); this module
+moves data between it and the database and storage.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Count, Q
+
+from inference.cam import heatmap_png
+from inference.checkpoint import ModelBundle, save_bundle, sha256
+from inference.data import Dataset
+from inference.evaluate import evaluate
+from inference.predictor import Predictor, choose_device, soft_vote
+from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
+from inference.train import (
+    TrainConfig,
+    compare_architectures,
+    cross_validate,
+    make_bundle,
+    predict_probabilities,
+)
+from inference.worker.models import (
+    CasePrediction,
+    JobStatus,
+    ModelVersion,
+    PrecomputeJob,
+    Prediction,
+)
+from inference.worker.services import job_progress, precompute_batches
+from readerstudy.accounts.models import User
+from readerstudy.audit.services import audit_record
+from readerstudy.errors import Conflict
+from readerstudy.studies.imaging import display_geometry
+from readerstudy.studies.models import Case, CaseImage, Cohort, Study
+
+log = logging.getLogger(__name__)
+IMPORT_ROI_SCALE = 1.3  # the importer caches the model-input crop at this enlargement
+_PREDICTORS: dict[str, Predictor] = {}
+
+
+def _decode_png(name: str) -> np.ndarray:
+    data = np.frombuffer(default_storage.open(name).read(), dtype=np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot decode the stored model input {name}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def study_dataset(*, study: Study, spec: Preprocessing, cohorts: Sequence[str]) -> Dataset:
+    """The study's images in `cohorts` as preprocessed model inputs, from the crops cached at import."""
+    if spec.roi_scale != IMPORT_ROI_SCALE:
+        raise Conflict(f"The cached crops are enlarged {IMPORT_ROI_SCALE}×, not {spec.roi_scale}×.")
+    images = (
+        CaseImage.objects.filter(case__study=study, case__cohort__in=cohorts, needs_review=False)
+        .select_related("case")
+        .order_by("case__key", "position")
+    )
+    crops, labels, patients, cases, groups = [], [], [], [], []
+    for image in images:
+        crop, _box = model_input(_decode_png(str(image.model_input.name)), None, spec)
+        crops.append(crop)
+        labels.append(float(image.case.truth_malignant))
+        patients.append(image.case.patient_pseudonym)
+        cases.append(image.case.key)
+        groups.append(image.case.cohort)
+    if not crops:
+        raise Conflict(f"The study has no images in cohorts {', '.join(cohorts)}.")
+    return Dataset(
+        torch.from_numpy(np.stack(crops)),
+        np.array(labels, dtype=np.float32),
+        np.array(patients),
+        np.array(cases),
+        np.array(groups),
+    )
+
+
+def model_train(
+    *,
+    study: Study,
+    name: str,
+    architectures: Sequence[str],
+    folds: int = 5,
+    quick: bool = False,
+    config: TrainConfig | None = None,
+    actor: User | None = None,
+) -> ModelVersion:
+    """Train on the train cohort, stop early on the validation cohort, pick the best architecture
+    by validation AUC, report five-fold cross-validation and the test cohorts (Table 2)."""
+    if ModelVersion.objects.filter(name=name).exists():
+        raise Conflict(f"A model version named {name!r} exists already.")
+    spec = Preprocessing(size=112) if quick else Preprocessing()
+    config = config or (TrainConfig.quick() if quick else TrainConfig())
+    data = study_dataset(study=study, spec=spec, cohorts=[Cohort.TRAIN, Cohort.VALIDATION])
+    train, validation = data.cohort(Cohort.TRAIN), data.cohort(Cohort.VALIDATION)
+    if not len(validation) or len(set(validation.labels.tolist())) < 2:
+        raise Conflict("The validation cohort needs benign and malignant cases.")
+    best, results = compare_architectures(train, validation, spec, config, list(architectures))
+    cross_validation: dict[str, Any] = {}
+    if folds > 1:
+        for arch in architectures:
+            cv = cross_validate(data, spec, replace(config, architecture=arch), n_folds=folds)
+            cross_validation[arch] = {
+                "fold_aucs": cv.validation_aucs,
+                "mean_auc": cv.mean_auc,
+                "std_auc": cv.std_auc,
+            }
+    bundle = make_bundle(
+        results[best],
+        spec,
+        validation,
+        data_provenance={
+            "study": study.slug,
+            "train_images": len(train),
+            "validation_images": len(validation),
+        },
+    )
+    bundle.meta.training["architectures_compared"] = {
+        arch: result.best_validation_auc for arch, result in results.items()
+    }
+    bundle.meta.training["cross_validation"] = cross_validation
+    bundle.meta.validation_metrics.update(_test_metrics(study=study, bundle=bundle, spec=spec))
+    return model_version_register(bundle=bundle, name=name, actor=actor, study=study)
+
+
+def _test_metrics(*, study: Study, bundle: ModelBundle, spec: Preprocessing) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for cohort in (Cohort.INTERNAL_TEST, Cohort.EXTERNAL_TEST):
+        try:
+            data = study_dataset(study=study, spec=spec, cohorts=[cohort])
+        except Conflict:
+            continue
+        if len(set(data.labels.tolist())) < 2:
+            continue
+        probabilities = predict_probabilities(bundle.model, data.inputs, spec, channels_last=False)
+        out[str(cohort)] = evaluate(
+            truth=data.labels, probabilities=probabilities, case_ids=data.case_ids
+        )
+    return out
+
+
+@transaction.atomic
+def model_version_register(
+    *, bundle: ModelBundle, name: str, actor: User | None, study: Study | None = None
+) -> ModelVersion:
+    """Store a checkpoint and its metadata as a model version (content-hashed, verified on load)."""
+    buffer = io.BytesIO()
+    meta = save_bundle(bundle, buffer)
+    data = buffer.getvalue()
+    digest = sha256(data)
+    existing = ModelVersion.objects.filter(checkpoint_sha256=digest).first()
+    if existing is not None:
+        return existing
+    version = ModelVersion(
+        name=name,
+        architecture=meta.architecture,
+        checkpoint_sha256=digest,
+        preprocessing=bundle.preprocessing.to_dict(),
+        training=meta.training,
+        validation_metrics=meta.validation_metrics,
+        created_by=actor,
+    )
+    version.checkpoint.save(f"{digest[:16]}.ckpt", ContentFile(data), save=False)
+    version.save()
+    audit_record(
+        actor=actor,
+        action="model.registered",
+        target=version,
+        study=study,
+        data={"architecture": meta.architecture, "sha256": digest},
+    )
+    return version
+
+
+def predictor_for(model_version: ModelVersion, *, batch_size: int = 64) -> Predictor:
+    """The model loaded once per worker process, verified against its content hash."""
+    predictor = _PREDICTORS.get(model_version.checkpoint_sha256)
+    if predictor is None:
+        with default_storage.open(str(model_version.checkpoint.name)) as handle:
+            data = handle.read()
+        if sha256(data) != model_version.checkpoint_sha256:
+            raise Conflict(f"The checkpoint of {model_version.name} does not match its hash.")
+        device = choose_device()
+        compile_model = settings.INFERENCE_COMPILE == "on" or (
+            settings.INFERENCE_COMPILE == "auto" and device.type == "cuda"
+        )
+        # The bundle checks its weights against its manifest; batches arrive job.batch_size long.
+        predictor = Predictor(
+            data, device=str(device), compile_model=compile_model, batch_size=batch_size
+        ).load()
+        log.info("loaded %s on %s (%s)", model_version, predictor.device, predictor.path)
+        if predictor.compile_error:
+            log.warning("%s runs eager: %s", model_version, predictor.compile_error)
+        _PREDICTORS.clear()  # one model per worker: GPU memory is for one
+        _PREDICTORS[model_version.checkpoint_sha256] = predictor
+    return predictor
+
+
+def precompute_batch_run(*, job_pk: int, image_pks: Sequence[int]) -> int:
+    """Predict the batch's images that have no prediction yet; idempotent. Returns how many."""
+    job = PrecomputeJob.objects.select_related("model_version", "study").get(pk=job_pk)
+    if job.status in (JobStatus.CANCELLED, JobStatus.FAILED):
+        return 0
+    version = job.model_version
+    images = list(
+        CaseImage.objects.filter(pk__in=image_pks, needs_review=False)
+        .exclude(predictions__model_version=version)
+        .order_by("pk")
+    )
+    if images:
+        predictor = predictor_for(version, batch_size=job.batch_size)
+        crops = [_decode_png(str(image.model_input.name)) for image in images]
+        out = predictor(crops, None)
+        assert out.heatmaps is not None
+        roi_scale = predictor.bundle.preprocessing.roi_scale
+        for image, probability, heatmap in zip(
+            images, out.probabilities, out.heatmaps, strict=True
+        ):
+            scale, width, height = display_geometry(image.width, image.height)
+            box = enlarged_box(
+                (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
+                (image.height, image.width),
+                scale=roi_scale,
+            )
+            placed = heatmap_to_display(
+                heatmap, box, display_shape=(height, width), display_scale=scale
+            )
+            _prediction_store(
+                image=image,
+                version=version,
+                probability=float(probability),
+                heatmap=placed,
+                computed_with=f"{predictor.device.type} {predictor.path}",
+            )
+        _case_predictions(
+            case_ids={image.case_id for image in images}, version=version, study=job.study
+        )
+    job_progress(job_pk=job_pk)
+    return len(images)
+
+
+def _prediction_store(
+    *,
+    image: CaseImage,
+    version: ModelVersion,
+    probability: float,
+    heatmap: np.ndarray,
+    computed_with: str,
+) -> None:
+    data = heatmap_png(heatmap)
+    name = f"predictions/{version.pk}/{sha256(data)[:2]}/{sha256(data)}.png"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(data))
+    with transaction.atomic():
+        Prediction.objects.get_or_create(
+            image=image,
+            model_version=version,
+            defaults={
+                "probability": min(max(probability, 0.0), 1.0),
+                "heatmap": name,
+                "computed_with": computed_with,
+            },
+        )
+
+
+def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study) -> None:
+    """The soft vote, once every (reviewed) image of a case has its prediction."""
+    cases = Case.objects.filter(pk__in=case_ids).annotate(
+        n=Count("images", filter=Q(images__needs_review=False)),
+        done=Count(
+            "images__predictions",
+            filter=Q(images__predictions__model_version=version, images__needs_review=False),
+        ),
+    )
+    for case in cases:
+        if case.n == 0 or case.done < case.n:
+            continue
+        probabilities = list(
+            Prediction.objects.filter(
+                image__case=case, model_version=version, image__needs_review=False
+            ).values_list("probability", flat=True)
+        )
+        vote = soft_vote(
+            case_ids=[str(case.pk)] * len(probabilities),
+            probabilities=probabilities,
+            threshold=study.ai_threshold,
+        )
+        CasePrediction.objects.get_or_create(
+            case=case,
+            model_version=version,
+            defaults={
+                "probability": float(vote.probabilities[0]),
+                "malignant": bool(vote.malignant[0]),
+                "threshold": study.ai_threshold,
+                "n_images": int(vote.n_images[0]),
+            },
+        )
+
+
+def precompute_run_inline(*, job: PrecomputeJob, progress: Any = None) -> PrecomputeJob:
+    """Run a job in this process (the CLI's --inline and the demo): the same batches, no broker."""
+    for batch in precompute_batches(job=job):
+        precompute_batch_run(job_pk=job.pk, image_pks=batch)
+        if progress is not None:
+            progress(len(batch))
+    job.refresh_from_db()
+    return job
