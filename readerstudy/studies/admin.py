@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from readerstudy.admin_scoping import StudyScopedAdmin
+from readerstudy.admin_scoping import ScopedFormFieldsMixin, StudyScopedAdmin
 from readerstudy.studies.models import Case, CaseImage, Enrolment, Study, StudyMembership
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ScopedFormFieldsMixin, admin.TabularInline):
     model = StudyMembership
     extra = 0
 
 
-class EnrolmentInline(admin.TabularInline):
+class EnrolmentInline(ScopedFormFieldsMixin, admin.TabularInline):
     model = Enrolment
     extra = 0
 
@@ -23,10 +23,19 @@ class StudyAdmin(StudyScopedAdmin):
     list_filter = ("status",)
     search_fields = ("slug", "title")
     prepopulated_fields = {"slug": ("title",)}
+    readonly_fields = ("status",)  # set by opening rounds and closing the study, not by hand
+    # What readers saw: which cases, the answer form, the AI and its threshold.
+    frozen_once_reading = (
+        "reading_cohorts",
+        "collect_features",
+        "allow_revisions",
+        "ai_model",
+        "ai_threshold",
+    )
     inlines = [MembershipInline, EnrolmentInline]
 
 
-class CaseImageInline(admin.TabularInline):
+class CaseImageInline(ScopedFormFieldsMixin, admin.TabularInline):
     model = CaseImage
     extra = 0
     fields = (
@@ -50,6 +59,7 @@ class CaseAdmin(StudyScopedAdmin):
     list_filter = ("study", "cohort", "truth_malignant")
     search_fields = ("key", "reader_label", "patient_pseudonym")
     readonly_fields = ("reader_label", "patient_pseudonym")
+    frozen_once_reading = ("study", "cohort")
     inlines = [CaseImageInline]
 
 
@@ -58,3 +68,6 @@ class CaseImageAdmin(StudyScopedAdmin):
     study_path = "case__study"
     list_display = ("case", "position", "plane", "region_source", "needs_review")
     list_filter = ("needs_review", "region_source")
+    # The manifest path can hold the source patient id: never shown or edited here.
+    exclude = ("source_name",)
+    frozen_once_reading = ("case", "position")
