@@ -125,7 +125,10 @@ WHITENOISE_MANIFEST_STRICT = False
 # Sessions live in the database, read through a cache that every process shares (Redis, else
 # files under var/): a reader's every request needs its session. A per-process memory cache would
 # keep a logged-out session alive in the other processes.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database alone: reading never depends on Redis (design.md), and a cache in
+# front of them (cached_db) made login fail with Redis down, and could bring back a session that
+# was logged out while the cache was unreachable. One primary-key lookup per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -27,18 +27,23 @@ def read_features_clean(features: dict[str, Any]) -> dict[str, Any]:
             continue
         if name == "max_diameter_mm":
             try:
+                if isinstance(value, bool) or not isinstance(value, int | float | str):
+                    raise InvalidOperation
                 diameter = Decimal(str(value))
+                if not diameter.is_finite():  # NaN, sNaN, Infinity compare as errors or lies
+                    raise InvalidOperation
             except InvalidOperation:
                 raise Conflict(
-                    "max_diameter_mm must be a number.", extra={"value": value}
+                    "max_diameter_mm must be a number.", extra={"value": str(value)[:100]}
                 ) from None
             if not Decimal(0) < diameter < Decimal(1000):
                 raise Conflict("max_diameter_mm must be between 0 and 1000.")
             clean[name] = float(diameter)
         elif name in _CHOICES:
-            if value not in _CHOICES[name]:
+            if not isinstance(value, str) or value not in _CHOICES[name]:
                 raise Conflict(
-                    f"{name} must be one of {sorted(_CHOICES[name])}.", extra={"value": value}
+                    f"{name} must be one of {sorted(_CHOICES[name])}.",
+                    extra={"value": str(value)[:100]},
                 )
             clean[name] = value
         else:
