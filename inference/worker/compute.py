@@ -281,11 +281,14 @@ def _prediction_store(
 
 def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study) -> None:
     """The soft vote, once every (reviewed) image of a case has its prediction."""
+    # distinct: the join runs over every model's predictions, which would count an image once
+    # per model version and never let a second version's case votes appear.
     cases = Case.objects.filter(pk__in=case_ids).annotate(
-        n=Count("images", filter=Q(images__needs_review=False)),
+        n=Count("images", filter=Q(images__needs_review=False), distinct=True),
         done=Count(
             "images__predictions",
             filter=Q(images__predictions__model_version=version, images__needs_review=False),
+            distinct=True,
         ),
     )
     for case in cases:

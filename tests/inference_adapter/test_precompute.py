@@ -36,7 +36,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny_version(name: str = "tiny") -> ModelVersion:
-    torch.manual_seed(0)
+    return tiny_version_seeded(name, seed=0)
+
+
+def tiny_version_seeded(name: str, *, seed: int) -> ModelVersion:
+    """A small untrained model; another seed gives other weights, so another version."""
+    torch.manual_seed(seed)
     bundle = ModelBundle(
         create_model("resnet18"), Preprocessing(size=64), ModelMeta("resnet18"), None
     )
@@ -91,6 +96,20 @@ def test_precompute_twice_gives_the_same_rows_and_a_soft_vote_per_case(imported:
         assert vote.n_images == len(probabilities)
     imported.refresh_from_db()
     assert imported.ai_model == version
+
+
+def test_a_second_model_version_gets_its_own_case_votes(imported: Study) -> None:
+    first, second = tiny_version("first"), tiny_version_seeded("second", seed=1)
+    precompute_run_inline(
+        job=study_ai_use(study=imported, model_version=first, actor=None, queue=False)
+    )
+    job = precompute_run_inline(
+        job=study_ai_use(study=imported, model_version=second, actor=None, queue=False)
+    )
+    assert job.status == JobStatus.SUCCEEDED
+    cases = imported.cases.count()
+    assert CasePrediction.objects.filter(model_version=first).count() == cases
+    assert CasePrediction.objects.filter(model_version=second).count() == cases
 
 
 def test_heatmaps_are_8_bit_and_sized_like_the_display_image(imported: Study) -> None:
