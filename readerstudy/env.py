@@ -84,17 +84,18 @@ def env_path(name: str, *, default: Path, environ: Mapping[str, str] | None = No
     return Path(value).expanduser().resolve()
 
 
+# SQLite, however it is named: wait for a busy database, and take the write lock when a
+# transaction starts (a deferred one upgrading later fails at once with "database is locked").
+_SQLITE: dict[str, Any] = {"OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"}}
+
+
 def env_database(
     name: str, *, default_sqlite: Path, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The database from a URL (postgres://, postgresql://, sqlite:///), default SQLite."""
     value = _raw(name, environ)
     if value is None:
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(default_sqlite),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite), **_SQLITE}
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(
@@ -109,6 +110,10 @@ def env_database(
         raise ImproperlyConfigured(f"{name}={value!r} names no database.")
     if config["ENGINE"].endswith("postgresql"):
         config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"].endswith("sqlite3"):
+        # The same as the default: concurrent writers wait for the lock instead of failing.
+        config.update(_SQLITE)
+        config["CONN_MAX_AGE"] = 0
     return config
 
 

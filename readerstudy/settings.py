@@ -122,9 +122,6 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 
-# Sessions live in the database, read through a cache that every process shares (Redis, else
-# files under var/): a reader's every request needs its session. A per-process memory cache would
-# keep a logged-out session alive in the other processes.
 # Sessions live in the database alone: reading never depends on Redis (design.md), and a cache in
 # front of them (cached_db) made login fail with Redis down, and could bring back a session that
 # was logged out while the cache was unreachable. One primary-key lookup per request.
@@ -132,6 +129,16 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A reading day, not Django's two weeks: a forgotten login on a shared workstation expires.
+SESSION_COOKIE_AGE = env_int("SESSION_HOURS", default=12, minimum=1) * 3600
+# Production behind HTTPS (see docker/production.env): redirect plain HTTP, tell browsers to
+# use HTTPS only, and trust the TLS-terminating proxy's X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -67,6 +67,19 @@ def test_database_url_parses_postgres_and_defaults_to_sqlite(tmp_path: Path) -> 
     assert default["ENGINE"] == "django.db.backends.sqlite3"
 
 
+def test_a_sqlite_url_waits_for_the_lock_like_the_default(tmp_path: Path) -> None:
+    default = env_database("DATABASE_URL", default_sqlite=tmp_path / "a.sqlite3", environ={})
+    named = env_database(
+        "DATABASE_URL",
+        default_sqlite=tmp_path / "a.sqlite3",
+        environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}"},
+    )
+    assert named["NAME"] == str(tmp_path / "b.sqlite3")
+    assert (
+        named["OPTIONS"] == default["OPTIONS"] == {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
+
+
 def test_parsers_refuse_malformed_values() -> None:
     with pytest.raises(ImproperlyConfigured, match="ALLOWED_HOSTS"):
         env_list("ALLOWED_HOSTS", default=[], environ={"ALLOWED_HOSTS": "a,,b"})
