@@ -18,6 +18,7 @@ def django_setup(*, migrate: bool = True) -> Path:
     sys.path.insert(0, str(ROOT))
     var_dir = Path(tempfile.mkdtemp(prefix="readerstudy-bench-"))
     os.environ["VAR_DIR"] = str(var_dir)
+    (var_dir / "static").mkdir()  # whitenoise warns about a missing STATIC_ROOT otherwise
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
     import django
 

@@ -82,6 +82,7 @@ def main() -> None:
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="readerstudy-bench-startup-")
+    Path(var_dir, "static").mkdir()
     env = {**os.environ, "VAR_DIR": var_dir, "DJANGO_SETTINGS_MODULE": "readerstudy.settings"}
     env.pop("DATABASE_URL", None)
     subprocess.run(

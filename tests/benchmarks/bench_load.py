@@ -1,0 +1,306 @@
+"""Load: 500 simulated readers at a radiologist's pace against gunicorn on PostgreSQL.
+
+    .venv/bin/python tests/benchmarks/bench_load.py [--readers 500] [--cases 20]
+        [--think 10 30] [--ceiling-readers 40] [--ceiling-seconds 60]
+
+Paced phase: every reader logs in and starts their session (not measured), then reads each case
+as a browser does — the case's JSON, every image's display and thumbnail rendition — thinks for a
+random 10–30 s, and submits (the answer carries the next case). With 500 readers that is about
+25 reads/s. Printed: p50/p95/p99 of submit + next case as the client sees it (wall clock; the
+clients run at a lower CPU priority than the server, as if on machines of their own) and
+server-side (Server-Timing), the error rate, and reads stored against reads expected (each
+exactly once: a retried or doubled submit would show as a difference).
+
+Ceiling phase: a second study, `--ceiling-readers` readers with no think time for
+`--ceiling-seconds`: reads/s the server sustains. Targets on this 2-core machine: client p95
+<= 100 ms at the pace, 0 errors, 0 lost or doubled reads, a ceiling of at least 3x the pace.
+
+Needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/readerstudy_bench),
+recreated on every run. Every request goes to 127.0.0.1 only; every loop is bounded in count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.bench_reading import (  # noqa: E402 (after the path is set)
+    DEFAULT_DB,
+    PASSWORD,
+    Browser,
+    percentile,
+    recreate_database,
+)
+
+
+@dataclass
+class Tally:
+    """What the readers measured, merged under a lock."""
+
+    wall_ms: list[float] = field(default_factory=list)
+    server_ms: list[float] = field(default_factory=list)
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, wall: list[float], server: list[float], requests: int, errors: list[str]) -> None:
+        with self.lock:
+            self.wall_ms += wall
+            self.server_ms += server
+            self.requests += requests
+            self.errors += errors
+
+
+def study_build(*, slug: str, prefix: str, readers: int, cases: int, seed: int) -> None:
+    """A study of phantom cases with `readers` readers and round 1 open."""
+    import tempfile
+
+    from django.contrib.auth.hashers import make_password
+
+    from fixtures.phantom import generate_phantom_study
+    from readerstudy.accounts.models import Reader, Role, User
+    from readerstudy.accounts.services import user_create
+    from readerstudy.reading.models import Round
+    from readerstudy.reading.services import round_open
+    from readerstudy.studies.importing import cases_import
+    from readerstudy.studies.models import Cohort, Enrolment, StaffRole, Study, StudyMembership
+
+    study = Study.objects.create(slug=slug, title=slug, reading_cohorts=list(Cohort.values))
+    folder = Path(tempfile.mkdtemp()) / "phantoms"
+    generate_phantom_study(cases=cases, seed=seed, out=folder, fmt="dicom")
+    cases_import(study=study, path=folder, actor=None)
+    coordinator = user_create(
+        username=f"{prefix}coordinator", password=PASSWORD, role=Role.COORDINATOR
+    )
+    StudyMembership.objects.create(study=study, user=coordinator, role=StaffRole.COORDINATOR)
+    hashed = make_password(PASSWORD)
+    users = User.objects.bulk_create(
+        User(username=f"{prefix}{n:03d}", password=hashed) for n in range(readers)
+    )
+    profiles = Reader.objects.bulk_create(
+        Reader(user=user, seniority="senior", years_experience=5) for user in users
+    )
+    Enrolment.objects.bulk_create(Enrolment(study=study, reader=r) for r in profiles)
+    round_open(round=Round.objects.create(study=study, index=1, assisted=False), actor=coordinator)
+
+
+def reader_run(
+    *,
+    base: str,
+    username: str,
+    think: tuple[float, float] | None,
+    deadline: Deadline,
+    ready: threading.Barrier,
+    tally: Tally,
+    rng: random.Random,
+) -> None:
+    """One reader: log in, start the session, wait for everyone, then read to the end (or to the
+    deadline, for the ceiling), thinking `think` seconds per case (None: no think time)."""
+    browser = Browser(base)
+    wall, server, errors, requests = [], [], [], 0
+    try:
+        browser.login(username)
+        rounds = json.loads(browser.request("/api/reading/rounds/")[1])
+        _, body, _ = browser.request(f"/api/reading/rounds/{rounds[0]['round_id']}/start/", body={})
+        session = json.loads(body)["id"]
+        ready.wait(timeout=1800)
+        if think is not None:  # spread the first cases over one think time, as people arrive
+            time.sleep(rng.uniform(0, think[1]))
+        _, body, _ = browser.request(f"/api/reading/sessions/{session}/current/")
+        current = json.loads(body)
+        for _ in range(10_000):  # bounded: a session has far fewer cases
+            if current["complete"] or deadline.passed():
+                break
+            case = current["case"]
+            for image in case["images"]:
+                for key in ("display", "thumbnail"):
+                    code, _, _ = browser.request(image[key])
+                    requests += 1
+                    if code != 200:
+                        errors.append(f"{code} image")
+            if think is not None:
+                time.sleep(rng.uniform(*think))
+            read = {
+                "case": case["case"],
+                "decision": rng.choice(["benign", "malignant"]),
+                "confidence": rng.randint(0, 100),
+                "nonce": str(uuid.uuid4()),
+                "active_ms": 1500,
+            }
+            started = time.perf_counter()
+            code, body, server_time = browser.request(
+                f"/api/reading/sessions/{session}/reads/", body=read
+            )
+            requests += 1
+            if code != 201:
+                errors.append(f"{code} {body[:120]!r}")
+                break
+            wall.append((time.perf_counter() - started) * 1000)
+            server.append(server_time)
+            current = json.loads(body)["next"]
+    except Exception as error:  # a benchmark reports failures, it does not stop on them
+        errors.append(repr(error)[:200])
+        ready.abort()  # the others must not wait for this reader
+    tally.add(wall, server, requests, errors)
+
+
+@dataclass
+class Deadline:
+    """When a phase ends; None: when every reader has finished their session."""
+
+    at: float | None = None
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() > self.at
+
+
+def phase(
+    *,
+    base: str,
+    prefix: str,
+    readers: int,
+    think: tuple[float, float] | None,
+    seconds: float | None,
+) -> tuple[Tally, float]:
+    tally, ready, deadline = Tally(), threading.Barrier(readers + 1), Deadline()
+    threads = [
+        threading.Thread(
+            target=reader_run,
+            kwargs={
+                "base": base,
+                "username": f"{prefix}{n:03d}",
+                "think": think,
+                "deadline": deadline,
+                "ready": ready,
+                "tally": tally,
+                "rng": random.Random(n),
+            },
+            daemon=True,
+        )
+        for n in range(readers)
+    ]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.01)  # logins are slow by design (password hashing): do not storm them
+    ready.wait(timeout=1800)
+    began = time.perf_counter()
+    if seconds is not None:
+        deadline.at = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(timeout=3600)
+    return tally, time.perf_counter() - began
+
+
+def report(title: str, tally: Tally, elapsed: float) -> None:
+    print(title)
+    if tally.wall_ms:
+        w, s = tally.wall_ms, tally.server_ms
+        print(
+            f"  submit + next case, client wall clock: p50 {percentile(w, 50):.1f} ms, "
+            f"p95 {percentile(w, 95):.1f} ms, p99 {percentile(w, 99):.1f} ms"
+        )
+        print(
+            f"  the same, server-side: p50 {percentile(s, 50):.1f} ms, "
+            f"p95 {percentile(s, 95):.1f} ms, p99 {percentile(s, 99):.1f} ms"
+        )
+    rate = len(tally.wall_ms) / elapsed if elapsed else 0.0
+    share = len(tally.errors) / max(1, tally.requests)
+    print(
+        f"  {len(tally.wall_ms)} reads in {elapsed:.0f} s = {rate:.1f} reads/s; "
+        f"{tally.requests} requests, errors {len(tally.errors)} ({share:.2%})"
+    )
+    for line in tally.errors[:5]:
+        print(f"    {line}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readers", type=int, default=500)
+    parser.add_argument("--cases", type=int, default=20)
+    parser.add_argument("--think", type=float, nargs=2, default=(10.0, 30.0))
+    parser.add_argument("--ceiling-readers", type=int, default=40)
+    parser.add_argument("--ceiling-seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    args = parser.parse_args()
+    database = os.environ.get("DATABASE_URL", DEFAULT_DB)
+    recreate_database(database)
+    os.environ["DATABASE_URL"] = database
+    os.environ.pop("REDIS_URL", None)
+    from tests.benchmarks._django import django_setup
+
+    var_dir = django_setup(migrate=True)
+    study_build(slug="load", prefix="r", readers=args.readers, cases=args.cases, seed=3)
+    study_build(slug="ceiling", prefix="c", readers=args.ceiling_readers, cases=200, seed=4)
+    from readerstudy.reading.models import Read
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gunicorn", "readerstudy.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", str(args.workers), "--log-level", "warning", "--backlog", "2048"]
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "VAR_DIR": str(var_dir)})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        os.nice(10)  # the clients stand for other machines: the server goes first
+        paced, paced_s = phase(
+            base=base, prefix="r", readers=args.readers, think=tuple(args.think), seconds=None
+        )
+        ceiling, ceiling_s = phase(
+            base=base,
+            prefix="c",
+            readers=args.ceiling_readers,
+            think=None,
+            seconds=args.ceiling_seconds,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    expected = args.readers * args.cases
+    stored = Read.objects.filter(session__round__study__slug="load").count()
+    distinct = (
+        Read.objects.filter(session__round__study__slug="load")
+        .values("session", "case")
+        .distinct()
+        .count()
+    )
+    pace = expected / paced_s if paced_s else 0.0
+    report(
+        f"paced: {args.readers} readers x {args.cases} cases, think {args.think[0]:.0f}-"
+        f"{args.think[1]:.0f} s, gunicorn {args.workers} sync workers, PostgreSQL",
+        paced,
+        paced_s,
+    )
+    print(
+        f"  reads expected {expected}, stored {stored}, distinct (session, case) {distinct}: "
+        f"lost {expected - distinct}, doubled {stored - distinct}"
+    )
+    ceiling_rate = len(ceiling.wall_ms) / ceiling_s if ceiling_s else 0.0
+    report(f"ceiling: {args.ceiling_readers} readers, no think time", ceiling, ceiling_s)
+    print(
+        f"  ceiling {ceiling_rate:.1f} reads/s = {ceiling_rate / pace if pace else 0:.1f}x "
+        f"the paced rate ({pace:.1f} reads/s; target >= 3x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
