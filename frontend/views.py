@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
@@ -32,15 +30,6 @@ def home(request: HttpRequest) -> HttpResponse:
     ]
     is_reader = access.reader_for(user) is not None
     return render(request, "frontend/home.html", {"studies": studies, "is_reader": is_reader})
-
-
-@require_GET
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for load balancers and the demo's start-up wait."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def _reader_or_403(request: HttpRequest) -> Reader:

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
 from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
+from readerstudy.health import healthz
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
     ReadingImageApi,
@@ -78,7 +79,7 @@ api_patterns = [
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("healthz", pages.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -107,3 +107,27 @@ def test_readers_log_in_read_and_submit_while_redis_is_down(
     assert _submit(again, session) == 201
     assert again.get(f"/reading/sessions/{session}/").status_code == 200
     assert Read.objects.filter(session_id=session).count() == 3
+
+
+def test_health_says_degraded_not_ok_while_redis_is_down(
+    db: None, settings: Any, redis_server: tuple[subprocess.Popen[bytes], int]
+) -> None:
+    server, port = redis_server
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    }
+    client = Client()
+    up = client.get("/healthz")
+    assert up.status_code == 200
+    assert up.json()["checks"]["broker"]["ok"] is True
+    server.kill()
+    server.wait()
+    down = client.get("/healthz")
+    assert down.status_code == 200  # readers are still served
+    body = down.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"]["ok"] is False
+    assert body["checks"]["cache"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True

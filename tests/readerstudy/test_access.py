@@ -92,4 +92,9 @@ def test_reads_are_read_only_in_the_admin(personas: Personas) -> None:
 
 
 def test_health_check_answers(client: Client, db: None) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body["checks"]) == {"database", "broker", "cache", "storage"}
+    assert body["checks"]["database"]["ok"] is True
+    assert body["status"] == ("ok" if all(c["ok"] for c in body["checks"].values()) else "degraded")
