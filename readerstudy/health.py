@@ -30,7 +30,7 @@ def _database() -> None:
 
 def _broker() -> None:
     if settings.REDIS_URL is None:  # the embedded broker: message files under var/broker
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
         if not folder.is_dir():
             raise OSError(f"the broker folder {folder} is missing")
         return
