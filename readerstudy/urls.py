@@ -11,7 +11,6 @@ from frontend import views as pages
 from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
-    ReadingImageApi,
     ReadSubmitApi,
     SessionCaseApi,
     SessionCurrentCaseApi,
@@ -90,11 +89,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("", include("analysis.web.urls")),
-    path(
-        "reading/sessions/<int:session_pk>/images/<str:token>/<str:kind>",
-        ReadingImageApi.as_view(),
-        name="reading-image",
-    ),
     path("reading/files/<str:token>", reading_file, name="reading-file"),
     path("reading/", pages.reader_home, name="reader-home"),
     path("studies/<slug:slug>/console/", pages.study_console_page, name="study-console"),
