@@ -46,7 +46,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from inference.cam import TARGETS, PooledHeadCam, logits_and_cams, to_uint8
 from inference.checkpoint import ModelBundle, load_bundle
-from inference.preprocess import CropBox, Roi, heatmap_to_display, model_input, normalise
+from inference.preprocess import CropBox, Roi, model_input, normalise
 from inference.zoo import architecture, target_layer
 
 log = logging.getLogger(__name__)
@@ -120,20 +120,6 @@ class Predictions:
     probabilities: np.ndarray  # float32 (N,)
     heatmaps: np.ndarray | None  # uint8 (N, S, S) on the model input (the crop), or None
     boxes: list[CropBox]
-
-    def heatmap_on_display(
-        self, index: int, *, display_shape: tuple[int, int], display_scale: float
-    ) -> np.ndarray:
-        """Image `index`'s heatmap placed on its displayed rendition (the source image scaled
-        by `display_scale` into `display_shape` rows × cols); zero outside the crop."""
-        if self.heatmaps is None:
-            raise ValueError("predicted without heatmaps")
-        return heatmap_to_display(
-            self.heatmaps[index],
-            self.boxes[index],
-            display_shape=display_shape,
-            display_scale=display_scale,
-        )
 
 
 class Predictor:

@@ -18,7 +18,6 @@ from analysis.metrics import (
     kappa_against_truth,
     mcnemar_paired,
     reader_metrics_frame,
-    round_change,
     seniority_means,
     wilson_proportion,
 )
@@ -135,19 +134,6 @@ def test_mcnemar_without_discordant_pairs_is_not_significant():
     same = np.array([True, False, True])
 
     assert mcnemar_paired(correct_before=same, correct_after=same).p == 1.0
-
-
-def test_round_change_is_after_minus_before():
-    truth = np.array([1, 1, 1, 1, 0, 0, 0, 0])
-    before = np.array([1, 0, 0, 0, 1, 1, 0, 0])
-    after = np.array([1, 1, 1, 0, 0, 1, 0, 0])
-
-    change = round_change(truth=truth, decision_before=before, decision_after=after)
-
-    assert change.sensitivity.diff == pytest.approx(0.75 - 0.25)
-    assert change.specificity.diff == pytest.approx(0.75 - 0.5)
-    assert change.auc is not None
-    assert change.auc.diff == pytest.approx((0.75 + 0.75) / 2 - (0.25 + 0.5) / 2)
 
 
 def test_soft_vote_averages_a_case_images_and_calls_malignant_only_above_threshold():
