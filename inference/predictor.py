@@ -52,8 +52,6 @@ from inference.zoo import architecture, target_layer
 log = logging.getLogger(__name__)
 CamForward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
-MODEL_THRESHOLD = 0.5
-
 
 def choose_device(preferred: str | None = None) -> torch.device:
     if preferred:
@@ -369,29 +367,3 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
         if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
         else torch.contiguous_format
     )
-
-
-@dataclass(frozen=True)
-class CaseVote:
-    case_ids: list[str]
-    probabilities: np.ndarray  # float64, mean image probability per case
-    malignant: np.ndarray  # bool, probability > threshold
-    n_images: np.ndarray  # int
-
-
-def soft_vote(
-    *,
-    case_ids: Sequence[str] | np.ndarray,
-    probabilities: Sequence[float] | np.ndarray,
-    threshold: float = MODEL_THRESHOLD,
-) -> CaseVote:
-    """The seed's case prediction: the mean probability over a case's images, malignant when
-    > threshold (strictly). Cases come out sorted by id. `analysis.metrics.soft_vote` does the
-    same on a frame with truth; this one needs no truth (precompute has none)."""
-    ids = np.asarray([str(c) for c in case_ids])
-    prob = np.asarray(probabilities, dtype=np.float64)
-    if ids.shape != prob.shape:
-        raise ValueError(f"{ids.size} case ids but {prob.size} probabilities")
-    unique, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    means = np.bincount(inverse, weights=prob, minlength=unique.size) / counts
-    return CaseVote([str(u) for u in unique], means, means > threshold, counts)

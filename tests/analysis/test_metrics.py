@@ -21,7 +21,7 @@ from analysis.metrics import (
     seniority_means,
     wilson_proportion,
 )
-from analysis.model import model_metrics, model_table, model_vs_readers, soft_vote
+from analysis.model import model_metrics, model_table, model_vs_readers, soft_vote_frame
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -145,7 +145,7 @@ def test_soft_vote_averages_a_case_images_and_calls_malignant_only_above_thresho
         }
     )
 
-    cases = soft_vote(images=images)
+    cases = soft_vote_frame(images=images)
 
     assert cases["probability"].tolist() == pytest.approx([0.5, 0.8, 0.3])
     assert cases["decision"].tolist() == [0, 1, 0]
@@ -156,7 +156,7 @@ def test_soft_vote_refuses_a_case_whose_images_disagree_on_truth():
     images = pd.DataFrame({"case": ["a", "a"], "probability": [0.2, 0.8], "truth": [1, 0]})
 
     with pytest.raises(AnalysisInputError, match="disagree"):
-        soft_vote(images=images)
+        soft_vote_frame(images=images)
 
 
 def test_model_metrics_threshold_and_comparison_with_readers():

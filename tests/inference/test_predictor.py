@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.model import soft_vote
 from inference.cam import logits_and_cams
 from inference.checkpoint import ModelBundle, ModelMeta, save_bundle
-from inference.predictor import Predictor, choose_device, fold_batch_norm, native_bf16, soft_vote
+from inference.predictor import Predictor, choose_device, fold_batch_norm, native_bf16
 from inference.preprocess import Preprocessing, heatmap_to_display, model_input, normalise
 from inference.zoo import target_layer
 from tests.inference.conftest import speckle_image
