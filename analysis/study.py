@@ -253,7 +253,10 @@ def analyse_study(
 
 
 def mrmc_frames(result: MrmcResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long CSV frames: every test, difference and interval; and the variance components."""
+    """Long CSV frames: every test, difference and interval; and the variance components.
+
+    Long because it flattens each kind of result into rows with its own columns.
+    """
     rows: list[dict[str, Any]] = []
     for name in ("rrrc", "frrc", "rrfc"):
         analysis: Analysis = getattr(result, name)
