@@ -38,7 +38,11 @@ def read_reads_csv(path: Path) -> pd.DataFrame:
 
 
 def write_figures(*, data: ReadsData, results: StudyResults, out: Path) -> list[Path]:
-    """Forest plot of ΔAUC, readers' ROC curves; radar and confusion when calls exist."""
+    """Forest plot of ΔAUC, readers' ROC curves; radar and confusion when calls exist.
+
+    Long because it is a list of figures, each a few lines; a function per figure would only add
+    names.
+    """
     from analysis import charts  # matplotlib is only imported when figures are wanted
     from analysis.metrics import confusion
     from analysis.roc import roc_curve_points

@@ -1,4 +1,5 @@
-"""Diagnostic metrics of binary calls with their CIs, and each reader's change between rounds.
+"""Diagnostic metrics of binary calls with their CIs, and McNemar's test of a paired change
+(the per-reader round comparisons themselves are in ``analysis.study``).
 
 statsmodels supplies the Wilson intervals, Cohen's kappa with its Fleiss–Cohen–Everitt SE and
 McNemar's test; what is written here is the reader-study bookkeeping around them (binary AUC
@@ -22,10 +23,8 @@ from statsmodels.stats.proportion import proportion_confint
 from analysis.errors import AnalysisInputError
 from analysis.roc import (
     AucResult,
-    PairedDelongResult,
     as_truth,
     auc_delong,
-    delong_paired_test,
     normal_ci,
 )
 
@@ -93,25 +92,6 @@ class McNemarResult:
     statistic: float
     p: float
     method: str
-
-
-@dataclass(frozen=True)
-class ProportionChange:
-    """A paired proportion before and after; ``diff = after − before``."""
-
-    before: float
-    after: float
-    diff: float
-    test: McNemarResult
-
-
-@dataclass(frozen=True)
-class RoundChange:
-    """One reader's change between two rounds; AUC diff is after − before (paired DeLong)."""
-
-    auc: PairedDelongResult | None
-    sensitivity: ProportionChange
-    specificity: ProportionChange
 
 
 def _as_decision(decision: ArrayLike, n: int) -> NDArray[np.bool_]:
@@ -207,39 +187,6 @@ def mcnemar_paired(*, correct_before: ArrayLike, correct_after: ArrayLike) -> Mc
     result = mcnemar(table, exact=exact, correction=True)
     method = "exact binomial" if exact else "chi-square with continuity correction"
     return McNemarResult(lost, gained, float(result.statistic), float(result.pvalue), method)
-
-
-def round_change(
-    *,
-    truth: ArrayLike,
-    decision_before: ArrayLike,
-    decision_after: ArrayLike,
-    scores_before: ArrayLike | None = None,
-    scores_after: ArrayLike | None = None,
-    level: float = 0.95,
-) -> RoundChange:
-    """A reader's change between rounds on the same cases: ΔAUC (paired DeLong), Δsens, Δspec.
-
-    ΔAUC uses the confidence scores when given, else the 0/1 calls (binary AUC).
-    Δsensitivity/Δspecificity are tested by ``mcnemar_paired`` on the positive/negative cases.
-    """
-    positive = as_truth(truth)
-    before = _as_decision(decision_before, positive.size)
-    after = _as_decision(decision_after, positive.size)
-    a = np.asarray(scores_after if scores_after is not None else after, dtype=np.float64)
-    b = np.asarray(scores_before if scores_before is not None else before, dtype=np.float64)
-    auc = delong_paired_test(truth=positive, scores_a=a, scores_b=b, level=level)
-
-    def change(mask: NDArray[np.bool_], correct_call: bool) -> ProportionChange:
-        right_before = before[mask] == correct_call
-        right_after = after[mask] == correct_call
-        p_before, p_after = float(right_before.mean()), float(right_after.mean())
-        test = mcnemar_paired(correct_before=right_before, correct_after=right_after)
-        return ProportionChange(p_before, p_after, p_after - p_before, test)
-
-    return RoundChange(
-        auc=auc, sensitivity=change(positive, True), specificity=change(~positive, False)
-    )
 
 
 def metrics_row(metrics: BinaryMetrics) -> dict[str, float | int | str | None]:

@@ -7,7 +7,7 @@ layout are the seed paper's protocol, which no library implements.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +30,33 @@ class ModelMetrics:
     metrics: BinaryMetrics
 
 
+@dataclass(frozen=True)
+class CaseVote:
+    case_ids: list[str]
+    probabilities: np.ndarray  # float64, mean image probability per case
+    malignant: np.ndarray  # bool, probability > threshold
+    n_images: np.ndarray  # int
+
+
 def soft_vote(
+    *,
+    case_ids: Sequence[str] | np.ndarray,
+    probabilities: Sequence[float] | np.ndarray,
+    threshold: float = MODEL_THRESHOLD,
+) -> CaseVote:
+    """The seed's case prediction: the mean probability over a case's images, malignant when
+    > threshold (strictly). Cases come out sorted by id. Needs no truth (precompute has none);
+    `soft_vote_frame` is this on a frame with truth."""
+    ids = np.asarray([str(c) for c in case_ids])
+    prob = np.asarray(probabilities, dtype=np.float64)
+    if ids.shape != prob.shape:
+        raise AnalysisInputError(f"{ids.size} case ids but {prob.size} probabilities")
+    unique, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=prob, minlength=unique.size) / counts
+    return CaseVote([str(u) for u in unique], means, means > threshold, counts)
+
+
+def soft_vote_frame(
     *,
     images: pd.DataFrame,
     case_column: str = "case",
@@ -38,22 +64,28 @@ def soft_vote(
     truth_column: str = "truth",
     threshold: float = MODEL_THRESHOLD,
 ) -> pd.DataFrame:
-    """Case-level prediction = mean image probability; malignant when > threshold (seed paper)."""
+    """`soft_vote` of a frame of images with truth: a row per case (case, truth, probability,
+    n_images, decision)."""
     missing = [c for c in (case_column, probability_column, truth_column) if c not in images]
     if missing:
         raise AnalysisInputError(f"missing column(s): {', '.join(missing)}")
-    grouped = images.groupby(images[case_column].astype(str), sort=True)
-    if (grouped[truth_column].nunique() > 1).any():
+    truth = images.groupby(images[case_column].astype(str), sort=True)[truth_column]
+    if (truth.nunique() > 1).any():
         raise AnalysisInputError("a case's images disagree on its truth")
-    cases = pd.DataFrame(
+    vote = soft_vote(
+        case_ids=images[case_column].to_numpy(),
+        probabilities=images[probability_column].to_numpy(),
+        threshold=threshold,
+    )
+    return pd.DataFrame(
         {
-            "truth": grouped[truth_column].first().astype(int),
-            "probability": grouped[probability_column].mean(),
-            "n_images": grouped.size(),
+            "case": vote.case_ids,
+            "truth": truth.first().loc[vote.case_ids].astype(int).to_numpy(),
+            "probability": vote.probabilities,
+            "n_images": vote.n_images,
+            "decision": vote.malignant.astype(int),
         }
     )
-    cases["decision"] = (cases["probability"] > threshold).astype(int)
-    return cases.rename_axis("case").reset_index()
 
 
 def model_metrics(
@@ -112,7 +144,7 @@ def model_table(
     )
     rows = []
     for cohort, frame in cohorts:
-        cases = soft_vote(
+        cases = soft_vote_frame(
             images=frame,
             case_column=case_column,
             probability_column=probability_column,

@@ -229,6 +229,9 @@ def or_analysis(
     {MS(T×R)²/[(t − 1)(r − 1)]}; FRRC, RRFC and single-modality intervals as in Hillis,
     Berbaum & Metz 2008 (Acad. Radiol. 15:647) and RJafroc/MRMCaov. Pairwise differences with
     more than two modalities use the overall error term, as those packages do.
+
+    Long because it follows the published formulas step by step; split, they would be harder to
+    check against the sources.
     """
     t, r = fom.shape
     if t < 2:

@@ -89,6 +89,8 @@ def reads_from_frame(frame: pd.DataFrame) -> ReadsData:
     Raises ``AnalysisInputError`` for missing columns, blank labels, non-numeric scores, truth
     or decision other than 0/1, a case with two truths, a class with no cases, duplicate reads,
     or a reader lacking a modality's reads (the design must be fully crossed).
+
+    Long because it is a sequence of independent checks, each with its own error message.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:

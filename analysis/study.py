@@ -24,7 +24,7 @@ from analysis.metrics import (
 )
 from analysis.mrmc import Analysis, Covariance, Fom, MrmcResult, mrmc
 from analysis.reads import ReadsData
-from analysis.roc import delong_components, normal_ci, paired_from_components
+from analysis.roc import DelongComponents, delong_components, normal_ci, paired_from_components
 from analysis.serialize import jsonable
 
 METHODS = {
@@ -139,17 +139,14 @@ def mrmc_json(result: MrmcResult) -> dict[str, Any]:
     }
 
 
-def analyse_study(
-    *, data: ReadsData, covariance: Covariance = "delong", fom: Fom = "auc", level: float = 0.95
-) -> StudyResults:
-    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis."""
-    t, r, c = data.scores.shape
+def _reader_rows(
+    *, data: ReadsData, components: DelongComponents, level: float
+) -> list[dict[str, Any]]:
+    """A row per (modality, reader): the DeLong AUC with its CI, and the binary metrics."""
+    _, r, c = data.scores.shape
     truth = data.truth
-    if fom != "auc" and data.decisions is None:
-        raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
-    components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
     cov = components.covariance
-    reader_rows = []
+    reader_rows: list[dict[str, Any]] = []
     for i, modality in enumerate(data.modalities):
         for j, reader in enumerate(data.readers):
             k = i * r + j
@@ -173,7 +170,16 @@ def analyse_study(
                 )
             reader_rows.append(row)
 
-    comparison_rows = []
+    return reader_rows
+
+
+def _comparison_rows(
+    *, data: ReadsData, components: DelongComponents, level: float
+) -> list[dict[str, Any]]:
+    """A row per pair of modalities and reader: paired DeLong, and McNemar on the calls."""
+    t, r, _ = data.scores.shape
+    truth = data.truth
+    comparison_rows: list[dict[str, Any]] = []
     for a, b in combinations(range(t), 2):
         for j, reader in enumerate(data.readers):
             test = paired_from_components(
@@ -204,6 +210,21 @@ def analyse_study(
                     row[f"{name}_test"] = mc.method
             comparison_rows.append(row)
 
+    return comparison_rows
+
+
+def analyse_study(
+    *, data: ReadsData, covariance: Covariance = "delong", fom: Fom = "auc", level: float = 0.95
+) -> StudyResults:
+    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis."""
+    t, r, c = data.scores.shape
+    truth = data.truth
+    if fom != "auc" and data.decisions is None:
+        raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
+    components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
+    reader_rows = _reader_rows(data=data, components=components, level=level)
+    comparison_rows = _comparison_rows(data=data, components=components, level=level)
+
     notes: list[str] = []
     result = None
     if t < 2:
@@ -232,7 +253,10 @@ def analyse_study(
 
 
 def mrmc_frames(result: MrmcResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long CSV frames: every test, difference and interval; and the variance components."""
+    """Long CSV frames: every test, difference and interval; and the variance components.
+
+    Long because it flattens each kind of result into rows with its own columns.
+    """
     rows: list[dict[str, Any]] = []
     for name in ("rrrc", "frrc", "rrfc"):
         analysis: Analysis = getattr(result, name)

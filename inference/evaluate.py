@@ -3,7 +3,7 @@
 The statistics are `analysis.roc.auc_delong` (AUC with DeLong CI) and `analysis.metrics.binary_metrics`
 (Wilson CIs for accuracy, sensitivity, specificity, PPV and NPV; F1; Cohen's kappa), so the model's figures and the readers'
 come from one implementation; this module only applies it at the two levels the seed reports —
-each image, and each case by soft vote (`inference.predictor.soft_vote`) — and flattens the
+each image, and each case by soft vote (`analysis.model.soft_vote`) — and flattens the
 result into JSON for the checkpoint and the model version.
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from analysis.metrics import binary_metrics, metrics_row
+from analysis.model import MODEL_THRESHOLD, soft_vote
 from analysis.roc import auc_delong
-from inference.predictor import MODEL_THRESHOLD, soft_vote
 
 
 def quick_auc(truth: np.ndarray, probabilities: np.ndarray) -> float:

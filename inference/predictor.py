@@ -46,13 +46,11 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from inference.cam import TARGETS, PooledHeadCam, logits_and_cams, to_uint8
 from inference.checkpoint import ModelBundle, load_bundle
-from inference.preprocess import CropBox, Roi, heatmap_to_display, model_input, normalise
+from inference.preprocess import CropBox, Roi, model_input, normalise
 from inference.zoo import architecture, target_layer
 
 log = logging.getLogger(__name__)
 CamForward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-MODEL_THRESHOLD = 0.5
 
 
 def choose_device(preferred: str | None = None) -> torch.device:
@@ -120,20 +118,6 @@ class Predictions:
     probabilities: np.ndarray  # float32 (N,)
     heatmaps: np.ndarray | None  # uint8 (N, S, S) on the model input (the crop), or None
     boxes: list[CropBox]
-
-    def heatmap_on_display(
-        self, index: int, *, display_shape: tuple[int, int], display_scale: float
-    ) -> np.ndarray:
-        """Image `index`'s heatmap placed on its displayed rendition (the source image scaled
-        by `display_scale` into `display_shape` rows × cols); zero outside the crop."""
-        if self.heatmaps is None:
-            raise ValueError("predicted without heatmaps")
-        return heatmap_to_display(
-            self.heatmaps[index],
-            self.boxes[index],
-            display_shape=display_shape,
-            display_scale=display_scale,
-        )
 
 
 class Predictor:
@@ -383,29 +367,3 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
         if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
         else torch.contiguous_format
     )
-
-
-@dataclass(frozen=True)
-class CaseVote:
-    case_ids: list[str]
-    probabilities: np.ndarray  # float64, mean image probability per case
-    malignant: np.ndarray  # bool, probability > threshold
-    n_images: np.ndarray  # int
-
-
-def soft_vote(
-    *,
-    case_ids: Sequence[str] | np.ndarray,
-    probabilities: Sequence[float] | np.ndarray,
-    threshold: float = MODEL_THRESHOLD,
-) -> CaseVote:
-    """The seed's case prediction: the mean probability over a case's images, malignant when
-    > threshold (strictly). Cases come out sorted by id. `analysis.metrics.soft_vote` does the
-    same on a frame with truth; this one needs no truth (precompute has none)."""
-    ids = np.asarray([str(c) for c in case_ids])
-    prob = np.asarray(probabilities, dtype=np.float64)
-    if ids.shape != prob.shape:
-        raise ValueError(f"{ids.size} case ids but {prob.size} probabilities")
-    unique, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    means = np.bincount(inverse, weights=prob, minlength=unique.size) / counts
-    return CaseVote([str(u) for u in unique], means, means > threshold, counts)

@@ -137,7 +137,10 @@ def predict_probabilities(
 def train_model(
     train: Dataset, validation: Dataset, spec: Preprocessing, config: TrainConfig
 ) -> TrainResult:
-    """Train one architecture; keep the weights of the epoch with the best validation AUC."""
+    """Train one architecture; keep the weights of the epoch with the best validation AUC.
+
+    Long because it is one epoch loop with early stopping; its steps share the loop's state.
+    """
     if len(np.unique(validation.labels > 0.5)) < 2:
         raise ValueError("early stopping on AUC needs benign and malignant validation images")
     device = torch.device(config.device)

@@ -1,4 +1,4 @@
-"""Health tasks: prove that a worker consumes each queue (used by tests and `manage.py doctor`)."""
+"""Health tasks: prove that a worker consumes each queue (used by the worker tests)."""
 
 from __future__ import annotations
 

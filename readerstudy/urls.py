@@ -12,7 +12,6 @@ from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
 from readerstudy.health import healthz
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
-    ReadingImageApi,
     ReadSubmitApi,
     SessionCaseApi,
     SessionCurrentCaseApi,
@@ -91,11 +90,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("", include("analysis.web.urls")),
-    path(
-        "reading/sessions/<int:session_pk>/images/<str:token>/<str:kind>",
-        ReadingImageApi.as_view(),
-        name="reading-image",
-    ),
     path("reading/files/<str:token>", reading_file, name="reading-file"),
     path("reading/", pages.reader_home, name="reader-home"),
     path("studies/<slug:slug>/console/", pages.study_console_page, name="study-console"),

@@ -23,11 +23,12 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 
+from analysis.model import soft_vote
 from inference.cam import heatmap_png
 from inference.checkpoint import ModelBundle, save_bundle, sha256
 from inference.data import Dataset
 from inference.evaluate import evaluate
-from inference.predictor import Predictor, choose_device, soft_vote
+from inference.predictor import Predictor, choose_device
 from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
 from inference.train import (
     TrainConfig,

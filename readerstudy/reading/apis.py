@@ -1,4 +1,4 @@
-"""The reader's API: rounds and sessions, the case in front of them, submitting reads, images.
+"""The reader's API: rounds and sessions, the case in front of them, submitting reads.
 
 Every response is private and never stored by caches: a shared or browser cache must not hand
 one reader's case (or an assisted round's AI output) to anybody else.
@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse
-from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -23,7 +20,6 @@ from readerstudy.errors import NotFound, NotPermitted
 from readerstudy.reading.models import Decision, ReadingSession, Round
 from readerstudy.reading.selectors import (
     case_payload,
-    image_for_session,
     reader_rounds,
     session_for_reader,
     session_progress,
@@ -181,44 +177,3 @@ class ReadSubmitApi(APIView):
         body = {"read": {"revision": read.revision, "submitted_at": read.submitted_at}}
         body["next"] = _current_case(session)
         return _private(Response(body, status=status.HTTP_201_CREATED))
-
-
-class ReadingImageApi(APIView):
-    """An image of a case in my session. Heatmaps exist only in assisted rounds."""
-
-    @extend_schema(responses={(200, "image/jpeg"): bytes})
-    def get(self, request: Request, session_pk: int, token: str, kind: str) -> HttpResponseBase:
-        return _image_response(request, session_pk=session_pk, token=token, kind=kind)
-
-
-def _image_response(
-    request: Request, *, session_pk: int, token: str, kind: str
-) -> HttpResponseBase:
-    reader = reader_require(request.user)
-    session = session_for_reader(reader=reader, session_pk=session_pk)
-    image = image_for_session(session=session, token=token)
-    if kind in ("display", "thumbnail"):
-        name = getattr(image, kind).name
-    elif kind == "heatmap" and session.round.assisted:
-        from inference.worker.models import Prediction
-
-        prediction = Prediction.objects.filter(
-            image=image, model_version_id=session.round.study.ai_model_id
-        ).first()
-        name = prediction.heatmap.name if prediction is not None else ""
-    else:
-        raise NotFound("No such image.")
-    if not name:
-        raise NotFound("No such image.")
-    response = FileResponse(default_storage.open(name, "rb"), content_type=_content_type(name))
-    # Display images hold no AI output and never change (content-hashed): the browser may keep
-    # them for the reader; heatmaps are assisted-round only and are never stored.
-    if kind == "heatmap":
-        patch_cache_control(response, private=True, no_store=True)
-    else:
-        patch_cache_control(response, private=True, max_age=3600)
-    return response
-
-
-def _content_type(name: str) -> str:
-    return "image/png" if name.endswith(".png") else "image/jpeg"

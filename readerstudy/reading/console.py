@@ -24,7 +24,10 @@ class ReaderProgress:
 
 
 def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any]:
-    """Everything the coordinator console shows, as plain data (also served by the API)."""
+    """Everything the coordinator console shows, as plain data (also served by the API).
+
+    Long because it assembles the console's one nested payload.
+    """
     from inference.worker.models import CasePrediction, ModelVersion, PrecomputeJob
 
     now = now or timezone.now()

@@ -122,7 +122,10 @@ def _features(record: dict[str, str], *, row: int, errors: list[str]) -> dict[st
 
 
 def manifest_parse(data: bytes) -> Manifest:
-    """Parse and check a manifest; `errors` lists every problem found (empty when it is valid)."""
+    """Parse and check a manifest; `errors` lists every problem found (empty when it is valid).
+
+    Long because it is one pass of row checks that collects every error.
+    """
     errors: list[str] = []
     try:
         text = data.decode("utf-8-sig")

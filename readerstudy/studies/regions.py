@@ -29,7 +29,10 @@ from readerstudy.studies.models import CaseImage, RegionSource
 def case_image_region_set(
     *, image: CaseImage, box: tuple[int, int, int, int], actor: User
 ) -> CaseImage:
-    """Blank outside `box` (x, y, w, h in original pixels) and remake the image's renditions."""
+    """Blank outside `box` (x, y, w, h in original pixels) and remake the image's renditions.
+
+    Long because the blanking, the new renditions and the audit belong to one locked update.
+    """
     study = image.case.study
     access.study_require(user=actor, study=study)
     x, y, w, h = box

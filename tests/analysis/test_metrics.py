@@ -18,11 +18,10 @@ from analysis.metrics import (
     kappa_against_truth,
     mcnemar_paired,
     reader_metrics_frame,
-    round_change,
     seniority_means,
     wilson_proportion,
 )
-from analysis.model import model_metrics, model_table, model_vs_readers, soft_vote
+from analysis.model import model_metrics, model_table, model_vs_readers, soft_vote_frame
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -137,19 +136,6 @@ def test_mcnemar_without_discordant_pairs_is_not_significant():
     assert mcnemar_paired(correct_before=same, correct_after=same).p == 1.0
 
 
-def test_round_change_is_after_minus_before():
-    truth = np.array([1, 1, 1, 1, 0, 0, 0, 0])
-    before = np.array([1, 0, 0, 0, 1, 1, 0, 0])
-    after = np.array([1, 1, 1, 0, 0, 1, 0, 0])
-
-    change = round_change(truth=truth, decision_before=before, decision_after=after)
-
-    assert change.sensitivity.diff == pytest.approx(0.75 - 0.25)
-    assert change.specificity.diff == pytest.approx(0.75 - 0.5)
-    assert change.auc is not None
-    assert change.auc.diff == pytest.approx((0.75 + 0.75) / 2 - (0.25 + 0.5) / 2)
-
-
 def test_soft_vote_averages_a_case_images_and_calls_malignant_only_above_threshold():
     images = pd.DataFrame(
         {
@@ -159,7 +145,7 @@ def test_soft_vote_averages_a_case_images_and_calls_malignant_only_above_thresho
         }
     )
 
-    cases = soft_vote(images=images)
+    cases = soft_vote_frame(images=images)
 
     assert cases["probability"].tolist() == pytest.approx([0.5, 0.8, 0.3])
     assert cases["decision"].tolist() == [0, 1, 0]
@@ -170,7 +156,7 @@ def test_soft_vote_refuses_a_case_whose_images_disagree_on_truth():
     images = pd.DataFrame({"case": ["a", "a"], "probability": [0.2, 0.8], "truth": [1, 0]})
 
     with pytest.raises(AnalysisInputError, match="disagree"):
-        soft_vote(images=images)
+        soft_vote_frame(images=images)
 
 
 def test_model_metrics_threshold_and_comparison_with_readers():

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.model import soft_vote
 from inference.cam import logits_and_cams
 from inference.checkpoint import ModelBundle, ModelMeta, save_bundle
-from inference.predictor import Predictor, choose_device, fold_batch_norm, native_bf16, soft_vote
-from inference.preprocess import Preprocessing, model_input, normalise
+from inference.predictor import Predictor, choose_device, fold_batch_norm, native_bf16
+from inference.preprocess import Preprocessing, heatmap_to_display, model_input, normalise
 from inference.zoo import target_layer
 from tests.inference.conftest import speckle_image
 
@@ -51,7 +52,10 @@ def test_predictor_heatmaps_map_onto_the_displayed_image(checkpoint: Path) -> No
     pictures, rois = images(1)  # 90 × 120 px, lesion box (40, 30, 40, 30)
     out = predictor(pictures, rois)
 
-    shown = out.heatmap_on_display(0, display_shape=(45, 60), display_scale=0.5)
+    assert out.heatmaps is not None
+    shown = heatmap_to_display(
+        out.heatmaps[0], out.boxes[0], display_shape=(45, 60), display_scale=0.5
+    )
 
     # 1.3 × the box about its centre (60, 45): 60 ± 26, 45 ± 19.5 → rows round(25.5) = 26 to
     # round(64.5) = 64 (Python rounds halves to even).

@@ -2,8 +2,9 @@
 
 Every number comes from the framework-free core (``analysis.study`` as the CLI uses it, plus
 ``metrics``, ``model``, ``tables``, ``charts`` and ``power``); the report only chooses the data
-(current reads, the fully crossed part of an unfinished study: ``report_data``), lays the results
-out (``report_sections``, ``report_charts``) and says what is still missing instead of failing.
+(current reads, the fully crossed part of an unfinished study: ``analysis.crossed``), lays the
+results out (``analysis.web.report.sections`` and ``.charts``) and says what is still missing
+instead of failing.
 This module holds the entry points: the data version and cache, the charts, the planning.
 """
 

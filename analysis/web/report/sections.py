@@ -138,7 +138,11 @@ def seniority_section(metrics: pd.DataFrame) -> list[dict[str, Any]]:
 def model_section(
     study: Study, data: ReadsData | None, results: StudyResults | None, notes: list[str]
 ) -> dict[str, Any]:
-    """Table 2 (the model alone per cohort) and the model against each reader."""
+    """Table 2 (the model alone per cohort) and the model against each reader.
+
+    Long because Table 2 and the model-vs-reader comparison share one alignment of model and
+    reader cases.
+    """
     empty: dict[str, Any] = {"json": None, "case_probability": None}
     model = study.ai_model
     if model is None:
