@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files: no CDN
     "readerstudy.accounts",
     "readerstudy.audit",
     "readerstudy.studies",
@@ -148,6 +149,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Reader studies of AI assistance: studies, cases, rounds, reads and analysis.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------------------------
