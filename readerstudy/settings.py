@@ -113,7 +113,7 @@ STORAGES = {
     # before that, plain names served from the apps by whitenoise, so no page breaks.
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "frontend.storage.ManifestStaticFilesStorage"
             if (STATIC_ROOT / "staticfiles.json").exists() and not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
