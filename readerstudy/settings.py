@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files: no CDN
     "readerstudy.accounts",
     "readerstudy.audit",
     "readerstudy.studies",
@@ -112,7 +113,7 @@ STORAGES = {
     # before that, plain names served from the apps by whitenoise, so no page breaks.
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "frontend.storage.ManifestStaticFilesStorage"
             if (STATIC_ROOT / "staticfiles.json").exists() and not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
@@ -158,6 +159,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Reader studies of AI assistance: studies, cases, rounds, reads and analysis.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 // The reading screen: one case at a time, server-ordered; time on case counts only while visible.
-(() => {
-  "use strict";
+import { ApiError, clearErrors, getJson, postJson, showErrors } from "./api.js";
+
+{
   const root = document.getElementById("reading");
-  const sessionId = root.dataset.session;
   const assisted = root.dataset.assisted === "true";
-  const csrf = document.querySelector("[name=csrfmiddlewaretoken]").value;
   const $ = (id) => document.getElementById(id);
   const form = $("answer");
   const confidence = $("confidence");
@@ -103,7 +102,7 @@
   confidence.addEventListener("input", setConfidenceTouched);
   const setDecision = (value) => { form.querySelector(`input[name=decision][value=${value}]`).checked = true; };
 
-  const showError = (message) => { $("answer-error").textContent = message; $("answer-error").hidden = !message; };
+  const showError = (message) => { clearErrors(form); $("answer-error").textContent = message; $("answer-error").hidden = !message; };
 
   const render = (payload) => {
     $("progress").max = payload.total; $("progress").value = payload.done;
@@ -138,15 +137,7 @@
     viewer.focus();
   };
 
-  const api = async (url, options = {}) => {
-    const response = await fetch(url, { credentials: "same-origin", ...options,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, ...(options.headers || {}) } });
-    const body = await response.json().catch(() => ({ message: `HTTP ${response.status}` }));
-    if (!response.ok) throw Object.assign(new Error(body.message || "Request failed"), { body });
-    return body;
-  };
-
-  const load = async () => render(await api(`/api/reading/sessions/${sessionId}/current/`));
+  const load = async () => render(await getJson(root.dataset.currentUrl));
 
   const submit = async () => {
     if (state.busy || !state.case) return;
@@ -161,12 +152,13 @@
     // Retries reuse the nonce: the server stores one read however often this arrives.
     for (let attempt = 0; attempt < 4; attempt += 1) {
       try {
-        const result = await api(`/api/reading/sessions/${sessionId}/reads/`, { method: "POST", body: JSON.stringify(body) });
+        const result = await postJson(root.dataset.readsUrl, body);
         state.busy = false; $("submit").disabled = false;
         render(result.next);
         return;
       } catch (error) {
-        if (error.body) { showError(error.body.message); break; }
+        // The server answered: retrying cannot help; show why, next to the field at fault.
+        if (error instanceof ApiError) { showErrors(form, error, $("answer-error")); break; }
         await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
       }
     }
@@ -197,4 +189,4 @@
   });
 
   load().catch((error) => showError(error.message));
-})();
+}

@@ -1,0 +1,85 @@
+// The coordinator console: open and close rounds, grant washout overrides, set image regions,
+// run the AI precompute and import cases. Every URL comes from the page's data attributes.
+import { ApiError, getJson, postJson, request, showErrors, withId } from "./api.js";
+
+const root = document.getElementById("console");
+const pageError = document.getElementById("console-error");
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const fail = (error, form = null) => showErrors(form, error instanceof ApiError ? error : { message: error.message }, pageError);
+
+document.querySelectorAll("button.action").forEach((button) => button.addEventListener("click", async () => {
+  try { await postJson(button.dataset.url); location.reload(); } catch (error) { fail(error); }
+}));
+
+document.querySelectorAll("button.override").forEach((button) => button.addEventListener("click", async () => {
+  const reason = prompt("Reason for letting this reader start before the washout ends (recorded in the audit log):");
+  if (!reason) return;
+  try {
+    await postJson(button.dataset.url, { reader: Number(button.dataset.reader), reason });
+    location.reload();
+  } catch (error) { fail(error); }
+}));
+
+document.querySelectorAll("form.region").forEach((form) => form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const box = Object.fromEntries([...new FormData(form)].map(([key, value]) => [key, Number(value)]));
+  try { await postJson(form.dataset.url, box); location.reload(); } catch (error) { fail(error, form); }
+}));
+
+const precomputeForm = document.getElementById("precompute-form");
+precomputeForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const status = document.getElementById("precompute-status");
+  try {
+    let job = await postJson(root.dataset.precomputeUrl, { model: precomputeForm.model.value });
+    while (job.status === "pending" || job.status === "running") {
+      status.textContent = `${job.status}: ${job.done_images} of ${job.total_images} images`;
+      await pause(1500);
+      job = await getJson(withId(root.dataset.precomputeJobUrlTemplate, job.id));
+    }
+    status.textContent = job.status === "succeeded" ? "done" : `failed: ${job.error}`;
+    setTimeout(() => location.reload(), 1000);
+  } catch (error) { fail(error, precomputeForm); }
+});
+
+const importForm = document.getElementById("import-form");
+importForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const status = document.getElementById("import-status");
+  const bar = document.getElementById("import-progress");
+  const errors = document.getElementById("import-errors");
+  const listErrors = (lines) => {
+    for (const line of lines || []) {
+      const item = document.createElement("li");
+      item.textContent = line;
+      errors.append(item);
+    }
+  };
+  errors.replaceChildren();
+  status.textContent = "uploading…";
+  let job;
+  try {
+    job = await request(root.dataset.importUrl, { method: "POST", body: new FormData(importForm) });
+  } catch (error) {
+    showErrors(importForm, error instanceof ApiError ? error : { message: error.message }, null);
+    status.textContent = error.message;
+    if (error instanceof ApiError && Array.isArray(error.extra.errors)) listErrors(error.extra.errors);
+    return;
+  }
+  bar.hidden = false;
+  while (job.status === "pending" || job.status === "running") {
+    status.textContent = `${job.status}: ${job.done_images} of ${job.total_images || "?"} images`;
+    bar.max = job.total_images || 1;
+    bar.value = job.done_images;
+    await pause(1000);
+    job = await getJson(withId(root.dataset.importJobUrlTemplate, job.id));
+  }
+  status.textContent = job.status === "succeeded"
+    ? `imported ${job.summary.cases} cases, ${job.summary.images} images`
+    : "rejected: nothing was imported";
+  listErrors(job.errors);
+  if (job.status === "succeeded") setTimeout(() => location.reload(), 1500);
+});
+
+// The buttons come disabled, so that a click before this module has run is not lost.
+document.querySelectorAll("[data-needs-script]").forEach((button) => { button.disabled = false; });
