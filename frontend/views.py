@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
@@ -84,3 +86,9 @@ def study_console_page(request: HttpRequest, slug: str) -> HttpResponse:
     if found is None:
         raise Http404("No such study.")
     return render(request, "frontend/console.html", study_console(study=found))
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico where a page names no icon (the admin, JSON): send ours."""
+    return redirect(static("frontend/favicon.svg"), permanent=True)

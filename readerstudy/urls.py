@@ -87,6 +87,8 @@ api_patterns = [
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin, JSON): send ours.
+    path("favicon.ico", pages.favicon, name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

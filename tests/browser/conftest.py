@@ -48,10 +48,19 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # The Content-Security-Policy is enforced: anything it refuses is broken for users.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"))
     context.close()
+    assert not refused, f"the page broke its Content-Security-Policy: {refused[:3]}"
 
 
 def shot(page: Any, name: str) -> None:

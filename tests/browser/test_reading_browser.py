@@ -66,7 +66,7 @@ def _login(page: Any, base: str, username: str) -> None:
 
 
 def _label(page: Any) -> str:
-    page.wait_for_function("document.getElementById('case-label').textContent !== '…'")
+    page.wait_for_function("() => document.getElementById('case-label').textContent !== '…'")
     return str(page.text_content("#case-label"))
 
 
@@ -89,7 +89,7 @@ def test_a_reader_reads_with_keyboard_and_mouse_resumes_after_reload_and_sees_no
     assert "Set your confidence" in str(page.text_content("#answer-error"))
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.getElementById('case-label').textContent !== '{first}'")
+    page.wait_for_function(f"() => document.getElementById('case-label').textContent !== '{first}'")
     second = _label(page)
     assert "2 of" in str(page.text_content("#progress-text"))
 
@@ -99,7 +99,9 @@ def test_a_reader_reads_with_keyboard_and_mouse_resumes_after_reload_and_sees_no
     page.click("#zoom-in")
     page.click("#reset")
     page.click("#submit")
-    page.wait_for_function(f"document.getElementById('case-label').textContent !== '{second}'")
+    page.wait_for_function(
+        f"() => document.getElementById('case-label').textContent !== '{second}'"
+    )
     third = _label(page)
 
     # Reload mid-case: the same case comes back, nothing was lost.
@@ -146,7 +148,7 @@ def test_the_assisted_round_shows_the_labelled_ai_output_and_a_toggleable_heatma
     _label(page)
     assert "AI model output" in str(page.text_content("#ai-panel"))
     assert "Probability of malignancy 80%" in str(page.text_content("#ai-result"))
-    page.wait_for_function("document.getElementById('heatmap').width > 0")
+    page.wait_for_function("() => document.getElementById('heatmap').width > 0")
     assert page.is_visible("#heatmap")
     shot(page, "round2-heatmap")
     page.keyboard.press("h")
