@@ -213,7 +213,11 @@ def predictor_for(model_version: ModelVersion, *, batch_size: int = 64) -> Predi
 
 
 def precompute_batch_run(
-    *, job_pk: int, image_pks: Sequence[int], heartbeat: Callable[[], None] | None = None
+    *,
+    job_pk: int,
+    image_pks: Sequence[int],
+    heartbeat: Callable[[], None] | None = None,
+    batch_pk: int | None = None,
 ) -> int:
     """Predict the batch's images that have no prediction yet; idempotent. Returns how many.
     `heartbeat` is called after every stored image (it raises to stop a run that lost its claim)."""
@@ -253,10 +257,14 @@ def precompute_batch_run(
             )
             if heartbeat is not None:
                 heartbeat()
-        _case_predictions(
-            case_ids={image.case_id for image in images}, version=version, study=job.study
-        )
-    job_progress(job_pk=job_pk)
+    # Every case of the batch, not only those predicted now: a run killed after storing its
+    # predictions but before the votes is repaired when the sweep runs the batch again.
+    _case_predictions(
+        case_ids=set(CaseImage.objects.filter(pk__in=image_pks).values_list("case_id", flat=True)),
+        version=version,
+        study=job.study,
+    )
+    job_progress(job_pk=job_pk, batch_pk=batch_pk)
     return len(images)
 
 

@@ -218,14 +218,19 @@ def precompute_sweep(*, now: datetime | None = None) -> list[PrecomputeBatch]:
     return batches
 
 
-def job_progress(*, job_pk: int) -> None:
+def job_progress(*, job_pk: int, batch_pk: int | None = None) -> None:
+    """Count the job's predictions; it succeeds once every image has one and no batch other than
+    `batch_pk` (the one calling) is outstanding: a batch killed after storing its predictions
+    still owes its case votes, and the sweep re-runs only batches of running jobs."""
     with transaction.atomic():
         job = PrecomputeJob.objects.select_for_update().get(pk=job_pk)
         done = Prediction.objects.filter(
             model_version=job.model_version, image__case__study=job.study, image__needs_review=False
         ).count()
         job.done_images = min(done, job.total_images)
-        if done >= job.total_images and job.status == JobStatus.RUNNING:
+        others = job.batches.filter(state__in=[BatchState.QUEUED, BatchState.RUNNING])
+        outstanding = (others if batch_pk is None else others.exclude(pk=batch_pk)).exists()
+        if done >= job.total_images and job.status == JobStatus.RUNNING and not outstanding:
             job.status = JobStatus.SUCCEEDED
             job.finished_at = timezone.now()
         job.save(update_fields=["done_images", "status", "finished_at"])

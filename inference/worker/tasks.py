@@ -64,7 +64,9 @@ def precompute_batch(*, job_pk: int, image_pks: Sequence[int], batch_pk: int | N
     try:
         count = _failing_job(
             job_pk,
-            lambda: precompute_batch_run(job_pk=job_pk, image_pks=image_pks, heartbeat=heartbeat),
+            lambda: precompute_batch_run(
+                job_pk=job_pk, image_pks=image_pks, heartbeat=heartbeat, batch_pk=batch_pk
+            ),
         )
     except BatchClaimLost:
         return 0  # the sweep gave the batch to another run, which finishes it

@@ -82,17 +82,21 @@ def test_a_batch_whose_worker_died_is_queued_again_once_and_the_job_succeeds(
     }
 
 
-def test_running_a_batch_again_adds_no_prediction(imported: Study) -> None:  # noqa: F811
+def test_running_a_batch_again_adds_no_prediction_and_repairs_its_votes(
+    imported: Study,  # noqa: F811
+) -> None:
     job = _job(imported, batch_size=64)
     (batch,) = precompute_batches_record(job_pk=job.pk)
     _run(batch)
     rows = sorted(Prediction.objects.values_list("pk", "image_id", "probability"))
-    # Lost after storing its predictions but before it was marked done: the sweep re-runs it.
+    # Killed after storing its predictions, before the case votes and being marked done.
+    CasePrediction.objects.filter(case=imported.cases.first()).delete()
     _age(batch, state=BatchState.RUNNING, heartbeat_at=timezone.now() - LONG_AGO)
     PrecomputeJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
     (again,) = precompute_sweep()
     assert _run(again) == 0
     assert sorted(Prediction.objects.values_list("pk", "image_id", "probability")) == rows
+    assert CasePrediction.objects.count() == imported.cases.count()
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
 
