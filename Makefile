@@ -36,7 +36,7 @@ serve: $(STAMP)
 	$(VENV)/bin/gunicorn readerstudy.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A readerstudy worker -Q $(or $(QUEUES),default,gpu) --loglevel INFO
+	$(VENV)/bin/celery -A readerstudy worker -B -Q $(or $(QUEUES),default,gpu) --loglevel INFO
 
 clean:
 	rm -rf $(VENV) var/static var/broker

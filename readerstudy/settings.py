@@ -209,6 +209,19 @@ _transport = celery_transport(
 CELERY_BROKER_URL: str = _transport["CELERY_BROKER_URL"]
 CELERY_RESULT_BACKEND: str = _transport["CELERY_RESULT_BACKEND"]
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = _transport["CELERY_BROKER_TRANSPORT_OPTIONS"]
+# A precompute batch whose run made no progress for this long is queued again by the sweep (its
+# worker died); one image takes well under a second, a model's first load some seconds.
+PRECOMPUTE_BATCH_STALE_SECONDS = env_int("PRECOMPUTE_BATCH_STALE_SECONDS", default=300, minimum=1)
+PRECOMPUTE_SWEEP_SECONDS = env_int("PRECOMPUTE_SWEEP_SECONDS", default=60, minimum=1)
+# Beat runs inside the default worker (`celery worker -B`), on either broker.
+CELERY_BEAT_SCHEDULE = {
+    "precompute-sweep": {
+        "task": "inference.tasks.precompute_sweep",
+        "schedule": float(PRECOMPUTE_SWEEP_SECONDS),
+        "options": {"expires": float(PRECOMPUTE_SWEEP_SECONDS)},
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,

@@ -11,11 +11,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def worker_start(
-    *, env: dict[str, str], name: str, queues: str = "default,gpu", pool: str = "solo"
+    *,
+    env: dict[str, str],
+    name: str,
+    queues: str = "default,gpu",
+    pool: str = "solo",
+    beat: bool = False,
 ) -> subprocess.Popen[str]:
-    """A worker consuming `queues` in its own process, with the given environment on top of ours;
-    `pool="prefork"` runs tasks in one forked child, as the README's GPU worker does."""
+    """A worker consuming `queues` in its own process group (so `os.killpg` kills its pool and
+    beat too), with the given environment on top of ours; `pool="prefork"` runs tasks in one
+    forked child, as the README's GPU worker does; `beat` embeds beat (`-B`), as `make worker`."""
     command = [sys.executable, "-m", "celery", "-A", "readerstudy", "worker", "-Q", queues]
+    command += ["-B"] if beat else []
     command += ["--pool", pool, "--concurrency", "1", "-n", f"{name}@%h", "--loglevel", "WARNING"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     return subprocess.Popen(
@@ -25,6 +32,7 @@ def worker_start(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -213,8 +213,15 @@ def predictor_for(model_version: ModelVersion, *, batch_size: int = 64) -> Predi
     return predictor
 
 
-def precompute_batch_run(*, job_pk: int, image_pks: Sequence[int]) -> int:
-    """Predict the batch's images that have no prediction yet; idempotent. Returns how many."""
+def precompute_batch_run(
+    *,
+    job_pk: int,
+    image_pks: Sequence[int],
+    heartbeat: Callable[[], None] | None = None,
+    batch_pk: int | None = None,
+) -> int:
+    """Predict the batch's images that have no prediction yet; idempotent. Returns how many.
+    `heartbeat` is called after every stored image (it raises to stop a run that lost its claim)."""
     job = PrecomputeJob.objects.select_related("model_version", "study").get(pk=job_pk)
     if job.status in (JobStatus.CANCELLED, JobStatus.FAILED):
         return 0
@@ -249,10 +256,16 @@ def precompute_batch_run(*, job_pk: int, image_pks: Sequence[int]) -> int:
                 heatmap=placed,
                 computed_with=f"{predictor.device.type} {predictor.path}",
             )
-        _case_predictions(
-            case_ids={image.case_id for image in images}, version=version, study=job.study
-        )
-    job_progress(job_pk=job_pk)
+            if heartbeat is not None:
+                heartbeat()
+    # Every case of the batch, not only those predicted now: a run killed after storing its
+    # predictions but before the votes is repaired when the sweep runs the batch again.
+    _case_predictions(
+        case_ids=set(CaseImage.objects.filter(pk__in=image_pks).values_list("case_id", flat=True)),
+        version=version,
+        study=job.study,
+    )
+    job_progress(job_pk=job_pk, batch_pk=batch_pk)
     return len(images)
 
 

@@ -149,3 +149,35 @@ class PrecomputeJob(models.Model):
     @property
     def progress(self) -> float:
         return self.done_images / self.total_images if self.total_images else 0.0
+
+
+class BatchState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class PrecomputeBatch(models.Model):
+    """One queued batch of a job, so a batch whose message or worker was lost can be found and
+    queued again by the sweep (`services.precompute_sweep`). `attempts` counts the runs started;
+    a run holds its claim only while `attempts` is still its own."""
+
+    job = models.ForeignKey(PrecomputeJob, on_delete=models.CASCADE, related_name="batches")
+    image_pks = models.JSONField()
+    state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField()
+    # Set when a run claims the batch and after every image it stores: "no progress since".
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=BatchState.values), name="batch_state_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "job"], name="batch_outstanding")]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of job {self.job_id}: {self.state} ({self.attempts} runs)"

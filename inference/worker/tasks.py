@@ -1,36 +1,95 @@
-"""Celery adapter for precompute: a default-queue task cuts a job into batches, GPU workers run
-them. Every task takes primary keys and may run twice: finished images are skipped.
+"""Celery adapter for precompute: a default-queue task cuts a job into recorded batches, GPU
+workers run them, and a periodic sweep (beat, `worker -B`) queues again any batch whose message
+or worker was lost. Every task takes primary keys and may run twice: finished images are skipped.
 
 Task names are explicit, so messages queued before a code move still find their task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
+from functools import partial
 
-from inference.worker.models import PrecomputeJob
-from inference.worker.services import precompute_batches, precompute_job_fail
+from django.db import transaction
+
+from inference.worker.models import PrecomputeBatch
+from inference.worker.services import (
+    BatchClaimLost,
+    precompute_batch_claim,
+    precompute_batch_finish,
+    precompute_batch_heartbeat,
+    precompute_batch_release,
+    precompute_batches_record,
+    precompute_job_fail,
+    precompute_sweep,
+)
 from readerstudy.celery import TRANSIENT_ERRORS, default_task, gpu_task
+
+
+def _send(batches: Sequence[PrecomputeBatch]) -> None:
+    for batch in batches:
+        precompute_batch.delay(job_pk=batch.job_id, image_pks=batch.image_pks, batch_pk=batch.pk)
 
 
 @default_task(name="inference.tasks.precompute_start")
 def precompute_start(*, job_pk: int) -> int:
-    """Queue a batch task for the images still without a prediction; returns how many batches."""
-    batches = precompute_batches(job=PrecomputeJob.objects.get(pk=job_pk))
-    for image_pks in batches:
-        precompute_batch.delay(job_pk=job_pk, image_pks=image_pks)
+    """Record and queue a batch for the images still without a prediction; returns how many."""
+    batches = precompute_batches_record(job_pk=job_pk)
+    transaction.on_commit(partial(_send, batches))
+    return len(batches)
+
+
+@default_task(name="inference.tasks.precompute_sweep")
+def precompute_sweep_run() -> int:
+    """Queue again the batches a dead worker or a lost message left behind; returns how many."""
+    batches = precompute_sweep()
+    _send(batches)
     return len(batches)
 
 
 @gpu_task(name="inference.tasks.precompute_batch")
-def precompute_batch(*, job_pk: int, image_pks: Sequence[int]) -> int:
+def precompute_batch(*, job_pk: int, image_pks: Sequence[int], batch_pk: int | None = None) -> int:
     # The AI core (torch) loads here, in the GPU worker, never in the web process.
     from inference.worker.compute import precompute_batch_run
 
+    if batch_pk is None:  # a message queued before batches were recorded
+        return _failing_job(
+            job_pk, lambda: precompute_batch_run(job_pk=job_pk, image_pks=image_pks)
+        )
+    token = precompute_batch_claim(batch_pk=batch_pk)
+    if token is None:
+        return 0  # a duplicate or late message: the batch is running elsewhere or done
+    heartbeat = partial(precompute_batch_heartbeat, batch_pk=batch_pk, token=token)
     try:
-        return precompute_batch_run(job_pk=job_pk, image_pks=image_pks)
+        count = _failing_job(
+            job_pk,
+            lambda: precompute_batch_run(
+                job_pk=job_pk, image_pks=image_pks, heartbeat=heartbeat, batch_pk=batch_pk
+            ),
+        )
+    except BatchClaimLost:
+        return 0  # the sweep gave the batch to another run, which finishes it
     except TRANSIENT_ERRORS:
+        # Best effort, so the retry can claim it; with the database down the sweep does it later.
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            precompute_batch_release(batch_pk=batch_pk, token=token)
         raise  # the task decorator retries it
+    except Exception:
+        precompute_batch_finish(batch_pk=batch_pk, token=token)  # the job failed: nothing to redo
+        raise
+    precompute_batch_finish(batch_pk=batch_pk, token=token)
+    return count
+
+
+def _failing_job(job_pk: int, run: Callable[[], int]) -> int:
+    """Run; a bug or bad data fails the job (transient errors and a lost claim pass through)."""
+    try:
+        return run()
+    except BatchClaimLost:
+        raise
+    except TRANSIENT_ERRORS:
+        raise
     except Exception as error:
         precompute_job_fail(job_pk=job_pk, error=f"{type(error).__name__}: {error}")
         raise

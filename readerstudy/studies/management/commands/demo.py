@@ -89,6 +89,7 @@ class Command(BaseCommand):
                     "-A",
                     "readerstudy",
                     "worker",
+                    "-B",  # beat: the periodic precompute sweep
                     "-Q",
                     "default,gpu",
                     "--concurrency",
