@@ -65,6 +65,10 @@ def import_limits() -> Limits:
     )
 
 
+class StorageRefused(ImportRejected):
+    """The storage would not take a file (full disk, quota): the whole import stops at once."""
+
+
 class Store:
     """Content-addressed writes that can be undone: remembers only the files it created."""
 
@@ -75,7 +79,16 @@ class Store:
     def put(self, folder: str, data: bytes, extension: str) -> str:
         name = f"{self.prefix}/{folder}/{imaging.content_file_name(data, extension=extension)}"
         if not default_storage.exists(name):
-            saved = default_storage.save(name, ContentFile(data))
+            try:
+                saved = default_storage.save(name, ContentFile(data))
+            except OSError as error:  # a full disk, a quota, a read-only volume
+                if default_storage.exists(name):  # the part written before it failed
+                    default_storage.delete(name)
+                raise StorageRefused(
+                    "The media storage refused a file "
+                    f"({error.strerror or type(error).__name__}); nothing was imported.",
+                    extra={"errors": [f"storage: {error}"]},
+                ) from error
             self.created.append(saved)
             name = saved
         return name
@@ -234,6 +247,8 @@ def cases_import(
                     ),
                     store=None if errors else store,
                 )
+            except StorageRefused:
+                raise
             except (imaging.ImageRejected, ImportRejected) as error:
                 errors.append(f"row {image.row} ({image.file}): {error.message}")
             else:
@@ -253,6 +268,12 @@ def cases_import(
     finally:
         source.close()
     return ImportSummary(**summary, seconds=time.monotonic() - started)
+
+
+def _source_name(file: str, patient_id: str, pseudonym: str) -> str:
+    """The manifest's path with the source patient id replaced by the pseudonym: exports often
+    name folders or files after the patient, and the id is stored only as a keyed hash."""
+    return file.replace(patient_id, pseudonym) if patient_id else file
 
 
 def _write(
@@ -283,7 +304,7 @@ def _write(
                 case=case,
                 position=position,
                 plane=item.row.plane,
-                source_name=item.row.file,
+                source_name=_source_name(item.row.file, rows.patient_id, case.patient_pseudonym),
                 source_sha256=item.sha256,
                 width=item.width,
                 height=item.height,
