@@ -26,14 +26,14 @@ from readerstudy.reading.selectors import (
     image_for_session,
     reader_rounds,
     session_for_reader,
+    session_next_case,
+    session_position,
     session_progress,
 )
 from readerstudy.reading.services import (
     case_view_record,
     read_revise,
     read_submit,
-    session_next_case,
-    session_position,
     session_start,
 )
 from readerstudy.studies.models import Case
