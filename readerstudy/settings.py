@@ -148,6 +148,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Reader studies of AI assistance: studies, cases, rounds, reads and analysis.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a `status`: each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "RoundStatusEnum": "readerstudy.reading.models.RoundStatus",
+        "StudyStatusEnum": "readerstudy.studies.models.StudyStatus",
+        "ImportStatusEnum": "readerstudy.studies.models.ImportStatus",
+        "JobStatusEnum": "inference.worker.models.JobStatus",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------
