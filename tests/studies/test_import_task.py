@@ -47,7 +47,7 @@ def test_a_transient_error_is_raised_for_a_retry_and_the_retry_imports(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     job = _queued_job(personas, tmp_path, django_capture_on_commit_callbacks)
-    upload = job.upload.name
+    upload = str(job.upload.name)
     with monkeypatch.context() as patch:
         patch.setattr(services, "cases_import", _failing(OperationalError("connection lost")))
         with pytest.raises(OperationalError):
@@ -72,7 +72,7 @@ def test_an_unexpected_error_is_recorded_on_the_job_once(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     job = _queued_job(personas, tmp_path, django_capture_on_commit_callbacks)
-    upload = job.upload.name
+    upload = str(job.upload.name)
     monkeypatch.setattr(services, "cases_import", _failing(ValueError("bad pixels")))
     assert import_run(job_pk=job.pk) == ImportStatus.FAILED
     assert import_run(job_pk=job.pk) == ImportStatus.FAILED  # a re-delivery changes nothing
