@@ -183,6 +183,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`: each choice set gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "RoundStatusEnum": "readerstudy.reading.models.RoundStatus",
+        "StudyStatusEnum": "readerstudy.studies.models.StudyStatus",
+        "ImportStatusEnum": "readerstudy.studies.models.ImportStatus",
+        "JobStatusEnum": "inference.worker.models.JobStatus",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------

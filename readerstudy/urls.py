@@ -12,6 +12,7 @@ from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
 from readerstudy.health import healthz
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
+    ReadReviseApi,
     ReadSubmitApi,
     SessionCaseApi,
     SessionCurrentCaseApi,
@@ -55,6 +56,11 @@ api_patterns = [
         name="session-case",
     ),
     path("reading/sessions/<int:session_pk>/reads/", ReadSubmitApi.as_view(), name="read-submit"),
+    path(
+        "reading/sessions/<int:session_pk>/cases/<str:label>/revisions/",
+        ReadReviseApi.as_view(),
+        name="read-revise",
+    ),
     path("studies/<slug:slug>/console/", StudyConsoleApi.as_view(), name="study-console"),
     path("rounds/<int:round_pk>/open/", RoundOpenApi.as_view(), name="round-open"),
     path("rounds/<int:round_pk>/close/", RoundCloseApi.as_view(), name="round-close"),

@@ -17,19 +17,20 @@ from rest_framework.views import APIView
 
 from readerstudy.accounts.access import reader_require
 from readerstudy.errors import NotFound, NotPermitted
-from readerstudy.reading.models import Decision, ReadingSession, Round
+from readerstudy.reading.models import Decision, Read, ReadingSession, Round
 from readerstudy.reading.selectors import (
+    RoundState,
     case_payload,
     reader_rounds,
     session_for_reader,
+    session_next_case,
+    session_position,
     session_progress,
 )
 from readerstudy.reading.services import (
     case_view_record,
     read_revise,
     read_submit,
-    session_next_case,
-    session_position,
     session_start,
 )
 from readerstudy.studies.models import Case
@@ -40,19 +41,83 @@ def _private(response: Response) -> Response:
     return response
 
 
-class SessionOutput(serializers.Serializer[None]):
-    id = serializers.IntegerField()
-    study = serializers.CharField()
-    study_title = serializers.CharField()
-    round = serializers.IntegerField()
-    round_id = serializers.IntegerField()
-    assisted = serializers.BooleanField()
+class SessionOutput(serializers.Serializer[RoundState]):
+    """A round as the reader sees it: their session's progress, or when it opens for them."""
+
+    id = serializers.IntegerField(source="session.pk", allow_null=True)
+    study = serializers.CharField(source="round.study.slug")
+    study_title = serializers.CharField(source="round.study.title")
+    round = serializers.IntegerField(source="round.index")
+    round_id = serializers.IntegerField(source="round.pk")
+    assisted = serializers.BooleanField(source="round.assisted")
     done = serializers.IntegerField()
     total = serializers.IntegerField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(source="session.started_at", allow_null=True)
+    completed_at = serializers.DateTimeField(source="session.completed_at", allow_null=True)
     opens_at = serializers.DateTimeField(allow_null=True)
     waiting_for = serializers.CharField()
+
+
+class ProgressOutput(serializers.Serializer[dict[str, Any]]):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class ImageOutput(serializers.Serializer[dict[str, Any]]):
+    id = serializers.CharField(help_text="The image's opaque token.")
+    display = serializers.CharField()
+    thumbnail = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    roi = serializers.ListField(
+        child=serializers.IntegerField(), help_text="x, y, w, h in display pixels."
+    )
+    plane = serializers.CharField(allow_blank=True)
+    heatmap = serializers.CharField(required=False, help_text="Assisted rounds only.")
+
+
+class CurrentReadOutput(serializers.Serializer[dict[str, Any]]):
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    confidence = serializers.IntegerField()
+    features = serializers.DictField()
+    comment = serializers.CharField(allow_blank=True)
+    revision = serializers.IntegerField()
+
+
+class AiOutput(serializers.Serializer[dict[str, Any]]):
+    available = serializers.BooleanField()
+    probability = serializers.FloatField(required=False)
+    malignant = serializers.BooleanField(required=False)
+    threshold = serializers.FloatField(required=False)
+
+
+class CaseOutput(serializers.Serializer[dict[str, Any]]):
+    """The case on the reading screen: blinded (see `case_payload`)."""
+
+    case = serializers.CharField(help_text="The case's reader label.")
+    position = serializers.IntegerField()
+    total = serializers.IntegerField()
+    images = ImageOutput(many=True)
+    read = CurrentReadOutput(allow_null=True, help_text="My current read, if any.")
+    ai = AiOutput(required=False, help_text="Assisted rounds only.")
+
+
+class CurrentCaseOutput(serializers.Serializer[dict[str, Any]]):
+    complete = serializers.BooleanField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    case = CaseOutput(allow_null=True)
+
+
+class ReadOutput(serializers.Serializer[dict[str, Any]]):
+    """The stored read and the case that now comes next, so the screen needs one request."""
+
+    class StoredReadOutput(serializers.Serializer[Read]):
+        revision = serializers.IntegerField()
+        submitted_at = serializers.DateTimeField()
+
+    read = StoredReadOutput()
+    next = CurrentCaseOutput()
 
 
 class ReaderRoundsApi(APIView):
@@ -60,43 +125,25 @@ class ReaderRoundsApi(APIView):
 
     @extend_schema(responses=SessionOutput(many=True))
     def get(self, request: Request) -> Response:
-        reader = reader_require(request.user)
-        rows = [
-            {
-                "id": state.session.pk if state.session else None,
-                "study": state.round.study.slug,
-                "study_title": state.round.study.title,
-                "round": state.round.index,
-                "round_id": state.round.pk,
-                "assisted": state.round.assisted,
-                "done": state.done,
-                "total": state.total,
-                "started_at": state.session.started_at if state.session else None,
-                "completed_at": state.session.completed_at if state.session else None,
-                "opens_at": state.opens_at,
-                "waiting_for": state.waiting_for,
-            }
-            for state in reader_rounds(reader=reader)
-        ]
-        return _private(Response(rows))
+        states = reader_rounds(reader=reader_require(request.user))
+        return _private(Response([SessionOutput(state).data for state in states]))
 
 
 class SessionStartApi(APIView):
     """Start (or resume) my session in a round; refused before my washout ends."""
 
-    @extend_schema(request=None, responses={201: SessionOutput})
+    class SessionStartOutput(ProgressOutput):
+        id = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={201: SessionStartOutput})
     def post(self, request: Request, round_pk: int) -> Response:
         reader = reader_require(request.user)
         round = Round.objects.filter(pk=round_pk, study__enrolments__reader=reader).first()
         if round is None:
             raise NotFound("No such round.")
         session = session_start(reader=reader, round=round)
-        return _private(
-            Response(
-                {"id": session.pk, **session_progress(session=session)},
-                status=status.HTTP_201_CREATED,
-            )
-        )
+        body = self.SessionStartOutput({"id": session.pk, **session_progress(session=session)})
+        return _private(Response(body.data, status=status.HTTP_201_CREATED))
 
 
 def _current_case(session: ReadingSession) -> dict[str, Any]:
@@ -108,72 +155,94 @@ def _current_case(session: ReadingSession) -> dict[str, Any]:
     return {"complete": False, **progress, "case": case_payload(session=session, case=case)}
 
 
+def _session_case(session: ReadingSession, label: str) -> Case:
+    case = Case.objects.filter(reader_label=label, pk__in=session.permutation).first()
+    if case is None:
+        raise NotFound("No such case in this session.")
+    return case
+
+
 class SessionCurrentCaseApi(APIView):
     """The first unread case of my session (where I resume), or `complete`."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=CurrentCaseOutput)
     def get(self, request: Request, session_pk: int) -> Response:
         session = session_for_reader(reader=reader_require(request.user), session_pk=session_pk)
-        return _private(Response(_current_case(session)))
+        return _private(Response(CurrentCaseOutput(_current_case(session)).data))
 
 
 class SessionCaseApi(APIView):
     """A case of my session by its label (to look back where the study allows corrections)."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=CaseOutput)
     def get(self, request: Request, session_pk: int, label: str) -> Response:
         reader = reader_require(request.user)
         session = session_for_reader(reader=reader, session_pk=session_pk)
-        case = Case.objects.filter(reader_label=label, pk__in=session.permutation).first()
-        if case is None:
-            raise NotFound("No such case in this session.")
+        case = _session_case(session, label)
         if not session.round.study.allow_revisions and session_next_case(session=session) != case:
             raise NotPermitted("This study does not allow going back to earlier cases.")
-        return _private(Response(case_payload(session=session, case=case)))
+        return _private(Response(CaseOutput(case_payload(session=session, case=case)).data))
+
+
+class ReadAnswerInput(serializers.Serializer[None]):
+    """What a reader answers about a case: the fields a read and its corrections share."""
+
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    confidence = serializers.IntegerField(min_value=0, max_value=100)
+    nonce = serializers.UUIDField()
+    active_ms = serializers.IntegerField(min_value=0, max_value=24 * 3600 * 1000)
+    features = serializers.DictField(required=False, default=dict)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
 
 
 class ReadSubmitApi(APIView):
     """Submit my read of a case; answers with the next case so the screen needs one request."""
 
-    class ReadInput(serializers.Serializer[None]):
+    class ReadInput(ReadAnswerInput):
         case = serializers.CharField(max_length=16)
-        decision = serializers.ChoiceField(choices=Decision.choices)
-        confidence = serializers.IntegerField(min_value=0, max_value=100)
-        nonce = serializers.UUIDField()
-        active_ms = serializers.IntegerField(min_value=0, max_value=24 * 3600 * 1000)
-        features = serializers.DictField(required=False, default=dict)
-        comment = serializers.CharField(
-            required=False, allow_blank=True, max_length=4000, default=""
-        )
-        revision_reason = serializers.CharField(
-            required=False, allow_blank=True, max_length=2000, default=""
-        )
 
-    @extend_schema(request=ReadInput, responses={201: dict})
+    @extend_schema(request=ReadInput, responses={201: ReadOutput})
     def post(self, request: Request, session_pk: int) -> Response:
         reader = reader_require(request.user)
         session = session_for_reader(reader=reader, session_pk=session_pk)
         data = self.ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
-        values = data.validated_data
-        case = Case.objects.filter(reader_label=values["case"], pk__in=session.permutation).first()
-        if case is None:
-            raise NotFound("No such case in this session.")
-        common = {
-            "session": session,
-            "case": case,
-            "decision": Decision(values["decision"]),
-            "confidence": values["confidence"],
-            "nonce": values["nonce"],
-            "active_ms": values["active_ms"],
-            "features": values["features"],
-            "comment": values["comment"],
-            "actor": reader.user,
-        }
-        if values["revision_reason"]:
-            read = read_revise(**common, reason=values["revision_reason"])
-        else:
-            read = read_submit(**common)
-        body = {"read": {"revision": read.revision, "submitted_at": read.submitted_at}}
-        body["next"] = _current_case(session)
-        return _private(Response(body, status=status.HTTP_201_CREATED))
+        values = dict(data.validated_data)
+        case = _session_case(session, values.pop("case"))
+        read = read_submit(
+            session=session,
+            case=case,
+            decision=Decision(values.pop("decision")),
+            actor=reader.user,
+            **values,
+        )
+        body = ReadOutput({"read": read, "next": _current_case(session)})
+        return _private(Response(body.data, status=status.HTTP_201_CREATED))
+
+
+class ReadReviseApi(APIView):
+    """Correct my read of a case (where the study allows it): a new revision, with a reason.
+
+    The earlier read is kept; answers with the case that now comes next, as a submit does.
+    """
+
+    class ReviseInput(ReadAnswerInput):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=ReviseInput, responses={201: ReadOutput})
+    def post(self, request: Request, session_pk: int, label: str) -> Response:
+        reader = reader_require(request.user)
+        session = session_for_reader(reader=reader, session_pk=session_pk)
+        case = _session_case(session, label)
+        data = self.ReviseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        read = read_revise(
+            session=session,
+            case=case,
+            decision=Decision(values.pop("decision")),
+            actor=reader.user,
+            **values,
+        )
+        body = ReadOutput({"read": read, "next": _current_case(session)})
+        return _private(Response(body.data, status=status.HTTP_201_CREATED))

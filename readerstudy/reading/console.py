@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from readerstudy.reading.models import ReadingSession, Round, WashoutOverride
-from readerstudy.reading.services import reading_cases
+from readerstudy.reading.selectors import reading_cases
 from readerstudy.studies.models import CaseImage, Enrolment, Study
 
 

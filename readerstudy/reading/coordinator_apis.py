@@ -11,20 +11,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference.worker.apis import PrecomputeJobOutput
-from inference.worker.models import ModelVersion
+from inference.worker.models import ModelVersion, PrecomputeJob
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import Reader, User
 from readerstudy.errors import NotFound
-from readerstudy.reading.console import study_console
-from readerstudy.reading.models import Round
+from readerstudy.reading.console import ReaderProgress, study_console
+from readerstudy.reading.models import Round, WashoutOverride
 from readerstudy.reading.services import (
     round_close,
     round_open,
     study_ai_use,
     washout_override_grant,
 )
-from readerstudy.studies.models import Study
+from readerstudy.studies.models import CaseImage, Study
 
 
 def _coordinated_round(user: Any, round_pk: int) -> Round:
@@ -37,48 +37,67 @@ class RoundOutput(serializers.ModelSerializer[Round]):
         fields = ("id", "index", "assisted", "status", "opened_at", "closed_at")
 
 
-_COUNTS = (
-    "cases",
-    "reading_cases",
-    "images",
-    "images_needing_review",
-    "cohorts",
-    "reading_cases_with_ai",
-)
+class ReviewImageOutput(serializers.ModelSerializer[CaseImage]):
+    case = serializers.CharField(source="case.key")
+
+    class Meta:
+        model = CaseImage
+        fields = ("id", "case", "position", "width", "height")
+
+
+class PrecomputeStatusOutput(serializers.ModelSerializer[PrecomputeJob]):
+    done = serializers.IntegerField(source="done_images")
+    total = serializers.IntegerField(source="total_images")
+
+    class Meta:
+        model = PrecomputeJob
+        fields = ("status", "done", "total")
+
+
+class ReaderRoundOutput(serializers.Serializer[dict[str, Any]]):
+    round = serializers.IntegerField()
+    round_id = serializers.IntegerField()
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    washout_opens_at = serializers.DateTimeField(allow_null=True)
+    washout_days_left = serializers.IntegerField()
+    override = serializers.BooleanField()
+
+
+class ReaderProgressOutput(serializers.Serializer[ReaderProgress]):
+    username = serializers.CharField()
+    reader_id = serializers.IntegerField()
+    seniority = serializers.CharField()
+    years_experience = serializers.IntegerField()
+    rounds = ReaderRoundOutput(many=True)
 
 
 class StudyConsoleApi(APIView):
     """Counts, precompute status, rounds and each reader's progress and washout."""
 
-    @extend_schema(responses=dict)
+    class ConsoleOutput(serializers.Serializer[dict[str, Any]]):
+        cases = serializers.IntegerField()
+        reading_cases = serializers.IntegerField(help_text="Cases in the reading cohorts.")
+        images = serializers.IntegerField()
+        images_needing_review = serializers.IntegerField()
+        cohorts = serializers.DictField(
+            child=serializers.IntegerField(), help_text="Cases per cohort."
+        )
+        reading_cases_with_ai = serializers.IntegerField()
+        review_images = ReviewImageOutput(many=True, help_text="The first 200.")
+        ai_model = serializers.CharField(source="ai_model.name", allow_null=True)
+        precompute = PrecomputeStatusOutput(allow_null=True, help_text="The latest job.")
+        rounds = RoundOutput(many=True)
+        readers = ReaderProgressOutput(many=True)
+
+    @extend_schema(responses=ConsoleOutput)
     def get(self, request: Request, slug: str) -> Response:
-        console = study_console(
-            study=access.get_or_404(
-                Study.objects, user=request.user, roles=COORDINATE, path="", what="study", slug=slug
-            )
+        study = access.get_or_404(
+            Study.objects, user=request.user, roles=COORDINATE, path="", what="study", slug=slug
         )
-        job = console["precompute"]
-        return Response(
-            {
-                **{key: console[key] for key in _COUNTS},
-                "review_images": [
-                    {
-                        "id": image.pk,
-                        "case": image.case.key,
-                        "position": image.position,
-                        "width": image.width,
-                        "height": image.height,
-                    }
-                    for image in console["review_images"]
-                ],
-                "ai_model": console["ai_model"].name if console["ai_model"] else None,
-                "precompute": None
-                if job is None
-                else {"status": job.status, "done": job.done_images, "total": job.total_images},
-                "rounds": RoundOutput(console["rounds"], many=True).data,
-                "readers": [reader.__dict__ for reader in console["readers"]],
-            }
-        )
+        return Response(self.ConsoleOutput(study_console(study=study)).data)
 
 
 class RoundOpenApi(APIView):
@@ -104,7 +123,15 @@ class WashoutOverrideApi(APIView):
         reader = serializers.IntegerField()
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=WashoutOverrideInput, responses={201: dict})
+    class WashoutOverrideOutput(serializers.ModelSerializer[WashoutOverride]):
+        round = serializers.IntegerField(source="round.index")
+        reader = serializers.CharField(source="reader.user.username")
+
+        class Meta:
+            model = WashoutOverride
+            fields = ("round", "reader", "reason", "granted_at")
+
+    @extend_schema(request=WashoutOverrideInput, responses={201: WashoutOverrideOutput})
     def post(self, request: Request, round_pk: int) -> Response:
         round = _coordinated_round(request.user, round_pk)
         data = self.WashoutOverrideInput(data=request.data)
@@ -118,15 +145,7 @@ class WashoutOverrideApi(APIView):
         override = washout_override_grant(
             round=round, reader=reader, actor=request.user, reason=data.validated_data["reason"]
         )
-        return Response(
-            {
-                "round": round.index,
-                "reader": reader.user.get_username(),
-                "reason": override.reason,
-                "granted_at": override.granted_at,
-            },
-            status=201,
-        )
+        return Response(self.WashoutOverrideOutput(override).data, status=status.HTTP_201_CREATED)
 
 
 class PrecomputeCreateApi(APIView):

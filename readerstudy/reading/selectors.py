@@ -8,7 +8,7 @@ output. Never truth, histology, patient ids, file names or other readers' reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q
@@ -18,7 +18,7 @@ from readerstudy.errors import Conflict, NotFound
 from readerstudy.reading.files import reading_file_url
 from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
 from readerstudy.studies.imaging import display_geometry
-from readerstudy.studies.models import Case, CaseImage
+from readerstudy.studies.models import Case, CaseImage, Study
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,54 @@ class RoundState:
     waiting_for: str  # "" when the reader can start or resume
 
 
+def reading_cases(*, study: Study) -> list[int]:
+    """The primary keys of the cases readers read, in a fixed order (before shuffling)."""
+    return list(
+        Case.objects.filter(study=study, cohort__in=study.reading_cohorts)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def washout_opens_at(*, reader: Reader, round: Round) -> datetime | None:
+    """When the reader may start this round: their previous round's completion + the washout.
+
+    None for the first round. Raises Conflict when the previous round is not complete yet.
+    """
+    if round.index == 1:
+        return None
+    previous = ReadingSession.objects.filter(
+        reader=reader, round__study_id=round.study_id, round__index=round.index - 1
+    ).first()
+    if previous is None or previous.completed_at is None:
+        raise Conflict(
+            f"Round {round.index - 1} must be complete before round {round.index}.",
+            extra={"round": round.index},
+        )
+    return previous.completed_at + timedelta(days=round.study.washout_days)
+
+
+def session_position(*, session: ReadingSession) -> tuple[Case | None, int]:
+    """The first case in the session's order without a read (where a reader resumes), and how
+    many cases are read."""
+    read = set(
+        Read.objects.filter(session=session, supersedes__isnull=True).values_list(
+            "case_id", flat=True
+        )
+    )
+    for case_pk in session.permutation:
+        if case_pk not in read:
+            return Case.objects.get(pk=case_pk), len(read)
+    return None, len(read)
+
+
+def session_next_case(*, session: ReadingSession) -> Case | None:
+    """The first case in the session's order without a read: where a reader resumes."""
+    return session_position(session=session)[0]
+
+
 def reader_rounds(*, reader: Reader) -> list[RoundState]:
     """Every round of every study the reader is enrolled in, with progress or what it waits for."""
-    from readerstudy.reading.services import reading_cases, washout_opens_at
-
     states: list[RoundState] = []
     rounds = Round.objects.filter(study__enrolments__reader=reader).select_related("study")
     sessions = {
@@ -158,12 +202,3 @@ def ai_payload(
         "malignant": prediction.probability > study_threshold,
         "threshold": study_threshold,
     }
-
-
-def image_for_session(*, session: ReadingSession, token: str) -> CaseImage:
-    image = CaseImage.objects.filter(
-        reader_token=token, case_id__in=session.permutation, needs_review=False
-    ).first()
-    if image is None:
-        raise NotFound("No such image.")
-    return image

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,19 +33,11 @@ from readerstudy.reading.models import (
     RoundStatus,
     WashoutOverride,
 )
+from readerstudy.reading.selectors import reading_cases, washout_opens_at
 from readerstudy.reading.validation import read_features_clean
 from readerstudy.studies.models import Case, CaseImage, Study
 
 _PERMUTATION_REDRAWS = 100
-
-
-def reading_cases(*, study: Study) -> list[int]:
-    """The primary keys of the cases readers read, in a fixed order (before shuffling)."""
-    return list(
-        Case.objects.filter(study=study, cohort__in=study.reading_cohorts)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
 
 
 @transaction.atomic
@@ -134,24 +126,6 @@ def round_close(*, round: Round, actor: User) -> Round:
     return round
 
 
-def washout_opens_at(*, reader: Reader, round: Round) -> datetime | None:
-    """When the reader may start this round: their previous round's completion + the washout.
-
-    None for the first round. Raises Conflict when the previous round is not complete yet.
-    """
-    if round.index == 1:
-        return None
-    previous = ReadingSession.objects.filter(
-        reader=reader, round__study_id=round.study_id, round__index=round.index - 1
-    ).first()
-    if previous is None or previous.completed_at is None:
-        raise Conflict(
-            f"Round {round.index - 1} must be complete before round {round.index}.",
-            extra={"round": round.index},
-        )
-    return previous.completed_at + timedelta(days=round.study.washout_days)
-
-
 @transaction.atomic
 def washout_override_grant(
     *, round: Round, reader: Reader, actor: User, reason: str
@@ -230,31 +204,6 @@ def session_start(*, reader: Reader, round: Round, now: datetime | None = None) 
         data={"round": round.index, "seed": seed},
     )
     return session
-
-
-def session_current_reads(*, session: ReadingSession) -> dict[int, Read]:
-    """The current (latest) read of each case in the session."""
-    reads = Read.objects.filter(session=session, superseded_by__isnull=True)
-    return {read.case_id: read for read in reads}
-
-
-def session_position(*, session: ReadingSession) -> tuple[Case | None, int]:
-    """The first case in the session's order without a read (where a reader resumes), and how
-    many cases are read."""
-    read = set(
-        Read.objects.filter(session=session, supersedes__isnull=True).values_list(
-            "case_id", flat=True
-        )
-    )
-    for case_pk in session.permutation:
-        if case_pk not in read:
-            return Case.objects.get(pk=case_pk), len(read)
-    return None, len(read)
-
-
-def session_next_case(*, session: ReadingSession) -> Case | None:
-    """The first case in the session's order without a read: where a reader resumes."""
-    return session_position(session=session)[0]
 
 
 def case_view_record(

@@ -101,7 +101,22 @@ class ImageRegionSetApi(APIView):
         w = serializers.IntegerField(min_value=1)
         h = serializers.IntegerField(min_value=1)
 
-    @extend_schema(request=RegionInput, responses=dict)
+    class RegionOutput(serializers.ModelSerializer[CaseImage]):
+        region = serializers.SerializerMethodField(help_text="x, y, w, h in original pixels.")
+
+        class Meta:
+            model = CaseImage
+            fields = ("id", "region", "needs_review")
+
+        def get_region(self, image: CaseImage) -> list[int]:
+            return [
+                image.region_x or 0,
+                image.region_y or 0,
+                image.region_w or 0,
+                image.region_h or 0,
+            ]
+
+    @extend_schema(request=RegionInput, responses=RegionOutput)
     def post(self, request: Request, pk: int) -> Response:
         from readerstudy.studies.regions import case_image_region_set
 
@@ -111,7 +126,7 @@ class ImageRegionSetApi(APIView):
         )
         data = self.RegionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        box = tuple(data.validated_data[k] for k in ("x", "y", "w", "h"))
-        x, y, w, h = box
-        image = case_image_region_set(image=image, box=(x, y, w, h), actor=user)
-        return Response({"id": image.pk, "region": box, "needs_review": image.needs_review})
+        values = data.validated_data
+        box = (values["x"], values["y"], values["w"], values["h"])
+        image = case_image_region_set(image=image, box=box, actor=user)
+        return Response(self.RegionOutput(image).data)

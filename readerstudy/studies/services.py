@@ -1,16 +1,23 @@
-"""Study writes that start work elsewhere: accepting an upload for import."""
+"""Study writes that start work elsewhere: accepting an upload for import, and running it."""
 
 from __future__ import annotations
 
+import tempfile
+import time
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from readerstudy.accounts import access
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import ImportRejected
-from readerstudy.studies.models import ImportJob, Study
+from readerstudy.studies.importing import ImportSummary, cases_import
+from readerstudy.studies.models import ImportJob, ImportStatus, Study
 
 
 @transaction.atomic
@@ -33,3 +40,82 @@ def import_job_create(*, study: Study, upload: UploadedFile, actor: User) -> Imp
 
     transaction.on_commit(lambda: import_run.delay(job_pk=job.pk))
     return job
+
+
+def import_job_run(*, job_pk: int) -> str:
+    """Run an uploaded import once and record its outcome; returns the job's status.
+
+    A job already taken (a re-delivered task) is left alone. A rejected import is recorded as
+    failed; any other error propagates with the job still running, for the caller to retry it
+    (`import_job_release`) or record it (`import_job_fail`).
+    """
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_pk)
+        if job.status != ImportStatus.PENDING:
+            return job.status
+        job.status = ImportStatus.RUNNING
+        job.save(update_fields=["status"])
+    try:
+        result = _upload_import(job=job)
+    except ImportRejected as error:
+        return _import_job_finish(
+            job=job,
+            status=ImportStatus.FAILED,
+            errors=[error.message, *error.extra.get("errors", [])],
+        )
+    summary = {"cases": result.cases, "images": result.images, "needs_review": result.needs_review}
+    return _import_job_finish(job=job, status=ImportStatus.SUCCEEDED, summary=summary)
+
+
+def import_job_fail(*, job_pk: int, error: str) -> str:
+    """Record an unexpected error on a running import: it fails, its upload is removed."""
+    job = ImportJob.objects.get(pk=job_pk)
+    return _import_job_finish(job=job, status=ImportStatus.FAILED, errors=[error])
+
+
+def import_job_release(*, job_pk: int) -> None:
+    """Give a running import back (its upload kept) so that a retry of the task runs it again."""
+    ImportJob.objects.filter(pk=job_pk, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.PENDING
+    )
+
+
+def _upload_import(*, job: ImportJob) -> ImportSummary:
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if done == total or time.monotonic() - last > 0.5:
+            ImportJob.objects.filter(pk=job.pk).update(done_images=done, total_images=total)
+            last = time.monotonic()
+
+    with (
+        default_storage.open(job.upload.name or "", "rb") as upload,
+        tempfile.NamedTemporaryFile(suffix=".zip") as local,
+    ):
+        for chunk in iter(lambda: upload.read(1 << 20), b""):
+            local.write(chunk)
+        local.flush()
+        return cases_import(
+            study=job.study, path=Path(local.name), actor=job.created_by, progress=progress
+        )
+
+
+def _import_job_finish(
+    *,
+    job: ImportJob,
+    status: ImportStatus,
+    errors: list[str] | None = None,
+    summary: dict[str, int] | None = None,
+) -> str:
+    # The upload holds identifiable images: it is not kept once the import is over.
+    if job.upload.name:
+        default_storage.delete(job.upload.name)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status,
+        errors=errors or [],
+        summary=summary or {},
+        finished_at=timezone.now(),
+        upload="",
+    )
+    return status

@@ -31,7 +31,7 @@ def test_a_full_disk_rejects_the_import_and_leaves_nothing(
 ) -> None:
     folder = tmp_path / "phantoms"
     generate_phantom_study(cases=3, seed=5, out=folder, fmt="dicom")
-    original = FileSystemStorage._save
+    original = FileSystemStorage._save  # type: ignore[attr-defined]
     saved: list[str] = []
 
     def filling(self: Any, name: str, content: Any) -> str:

@@ -14,12 +14,12 @@ from django.utils import timezone
 from readerstudy.audit.models import AuditEvent
 from readerstudy.errors import Conflict, NotPermitted, RoundClosed, WashoutNotOver
 from readerstudy.reading.models import Decision, Read, ReadingSession, Round, RoundStatus
+from readerstudy.reading.selectors import session_next_case
 from readerstudy.reading.services import (
     read_revise,
     read_submit,
     round_close,
     round_open,
-    session_next_case,
     session_start,
     washout_override_grant,
 )

@@ -1,0 +1,281 @@
+"""Template filters and tags that format the study report's numbers for the page.
+
+The report's payload keeps full precision (it is also the JSON API); the page rounds here: 3
+decimals, 95% CIs as `value (low to high)`, p-values below 0.001 as `<0.001`, – where missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+DASH = "–"
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@register.filter
+def num(value: Any, digits: int = 3) -> str:
+    """A number as the report prints it: 3 decimals unless told, yes/no, – when missing."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+@register.filter
+def ci(value: Any, interval: Any) -> str:
+    """`value (low to high)`; the value alone when the interval is missing."""
+    return _ci(value, interval)
+
+
+def _ci(value: Any, interval: Any, digits: int = 3) -> str:
+    if value is None or value == "":
+        return DASH
+    if not interval or interval[0] is None or interval[1] is None:
+        return num(value, digits)
+    return f"{num(value, digits)} ({num(interval[0], digits)} to {num(interval[1], digits)})"
+
+
+@register.filter
+def p_value(value: Any) -> str:
+    """A p-value to 3 decimals, `<0.001` below that."""
+    if value is None or value == "":
+        return DASH
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _classification_cells(row: dict[str, Any]) -> list[str]:
+    """ACC, SE, SP, PPV, NPV, F1 and kappa, with their 95% CIs: the columns that the readers'
+    table and the model's table share."""
+    proportions = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
+    return [
+        *(_ci(row[name], row[f"{name}_ci"]) for name in proportions),
+        num(row["f1"]),
+        _ci(row["kappa"], row["kappa_ci"]),
+    ]
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]], note: str = "") -> dict[str, Any]:
+    return {"title": title, "columns": columns, "rows": rows, "note": note}
+
+
+def _raw_table(title: str, block: dict[str, Any], note: str = "") -> dict[str, Any]:
+    """A table the core laid out (Table 1, Table 4 summaries): p-values formatted, rest as is."""
+    columns = [c for c in block["columns"] if c != "test"]
+    position = {c: i for i, c in enumerate(block["columns"])}
+    rows = []
+    for row in block["rows"]:
+        cells = []
+        for column in columns:
+            value = row[position[column]]
+            if column == "p_value":
+                test = row[position["test"]] if "test" in position else ""
+                cells.append(f"{p_value(value)} {test}".strip() if value is not None else "")
+            else:
+                cells.append(num(value, 2) if isinstance(value, float) else (value or ""))
+        rows.append(cells)
+    return _table(title, columns, rows, note)
+
+
+# --- the report's sections ----------------------------------------------------------------------
+
+
+def _reader_table(payload: dict[str, Any]) -> dict[str, Any]:
+    rows = [
+        [
+            r["reader"],
+            r["seniority"],
+            r["modality"],
+            num(r["n"]),
+            _ci(r.get("auc"), r.get("auc_ci")),
+            _ci(r["binary_auc"], r["binary_auc_ci"]),
+            *_classification_cells(r),
+            num(r["time_mean"], 1),
+            num(r["active_time_mean"], 1),
+        ]
+        for r in payload["reader_metrics"]
+    ]
+    columns = ["Reader", "Seniority", "Round", "Cases", "AUC (confidence)", "Binary AUC"]
+    columns += ["ACC", "SE", "SP", "PPV", "NPV", "F1", "Kappa", "Time (s)", "Active (s)"]
+    return _table(
+        "Each reader per round",
+        columns,
+        rows,
+        "AUC from the 0–100 confidence with DeLong 95% CI; binary AUC = (SE + SP)/2; "
+        "proportions with Wilson 95% CIs; times are means per case.",
+    )
+
+
+def _change_table(payload: dict[str, Any]) -> dict[str, Any]:
+    rows = []
+    for c in payload["changes"]:
+        rows.append(
+            [
+                c["reader"],
+                f"{c['from']} → {c['to']}",
+                num(c["auc_from"]),
+                num(c["auc_to"]),
+                _ci(c["delta_auc"], c["delta_auc_ci"]),
+                p_value(c["p"]),
+                f"{num(c.get('delta_sensitivity'))} (p {p_value(c.get('sensitivity_p'))})",
+                f"{num(c.get('delta_specificity'))} (p {p_value(c.get('specificity_p'))})",
+            ]
+        )
+    columns = ["Reader", "Rounds", "AUC before", "AUC after", "ΔAUC (95% CI)", "p (DeLong)"]
+    columns += ["ΔSE (McNemar)", "ΔSP (McNemar)"]
+    return _table("Change between rounds (later − earlier)", columns, rows)
+
+
+def _seniority_table(payload: dict[str, Any]) -> dict[str, Any]:
+    names = ["auc", "binary_auc", "accuracy", "sensitivity", "specificity", "ppv", "npv"]
+    names += ["f1", "kappa"]
+    rows = [
+        [r["seniority"], r["modality"], num(r["n_readers"]), *(num(r.get(n)) for n in names)]
+        for r in payload["seniority"]
+    ]
+    columns = ["Seniority", "Round", "Readers", "AUC", "Binary AUC", "ACC", "SE", "SP", "PPV"]
+    columns += ["NPV", "F1", "Kappa"]
+    return _table("Means per seniority group", columns, rows)
+
+
+def _mrmc_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    block = payload["mrmc"]
+    if not block:
+        return []
+    tables = []
+    for method, result in block.items():
+        rows = []
+        for name in ("rrrc", "frrc", "rrfc"):
+            test = result[name]
+            statistic = (
+                f"χ² {num(test['chi2'])}, df {num(test['df'], 1)}"
+                if name == "frrc"
+                else f"F {num(test['f'])}, df {num(test['df1'], 1)}/{num(test['df2'], 1)}"
+            )
+            estimates = "; ".join(
+                f"{m}: {_ci(f[name]['estimate'], f[name]['ci'])}"
+                for m, f in result["modality_fom"].items()
+            )
+            rows.append(
+                [
+                    name.upper(),
+                    estimates,
+                    _ci(test["diff"], test["ci"]),
+                    statistic,
+                    p_value(test["p"]),
+                ]
+            )
+        v = result["var_components"]
+        note = "Variance components: " + ", ".join(f"{k} {num(x, 6)}" for k, x in v.items())
+        tables.append(
+            _table(
+                f"MRMC, Obuchowski–Rockette with {method} covariance (FOM {result['fom']})",
+                [
+                    "Analysis",
+                    "AUC per round (95% CI)",
+                    "Earlier − later round (95% CI)",
+                    "Test",
+                    "p",
+                ],
+                rows,
+                note,
+            )
+        )
+    return tables
+
+
+def _model_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    model = payload["model"]
+    if not model:
+        return []
+    rows = [
+        [
+            r["cohort"],
+            r["level"],
+            num(r["n"]),
+            _ci(r["auc"], r["auc_ci"]),
+            *_classification_cells(r),
+        ]
+        for r in model["table2"]
+    ]
+    columns = ["Cohort", "Level", "n", "AUC", "ACC", "SE", "SP", "PPV", "NPV", "F1", "Kappa"]
+    tables = [
+        _table(
+            f"The AI model alone ({model['name']}, threshold {model['threshold']})",
+            columns,
+            rows,
+            "Case level = soft vote (mean probability over the case's images).",
+        )
+    ]
+    if model["vs_readers"]:
+        tables.append(
+            _table(
+                "The AI model against each reader (cases read; paired DeLong)",
+                ["Reader", "Round", "AUC model", "AUC reader", "Model − reader (95% CI)", "p"],
+                [
+                    [
+                        r["reader"],
+                        r["modality"],
+                        num(r["auc_model"]),
+                        num(r["auc_reader"]),
+                        _ci(r["diff"], r["ci"]),
+                        p_value(r["p"]),
+                    ]
+                    for r in model["vs_readers"]
+                ],
+            )
+        )
+    return tables
+
+
+def _table4_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    block = payload["table4"]
+    tables = []
+    if block["cases"]:
+        columns = ["case", "cohort", "truth", "histology", "error", "n_wrong", "wrong_by"]
+        tables.append(
+            _table(
+                "Table 4: misjudged cases",
+                columns,
+                [
+                    [num(r.get(c)) if c == "truth" else (r.get(c) or "") for c in columns]
+                    for r in block["cases"]
+                ],
+                "Features of each case are in the cases export.",
+            )
+        )
+    for summary in block["summaries"]:
+        tables.append(_raw_table(f"Features of the errors: {summary['who']}", summary))
+    return tables
+
+
+@register.simple_tag
+def report_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's tables, their cells formatted: `{% report_tables payload as tables %}`."""
+    tables: list[dict[str, Any]] = []
+    if payload["reader_metrics"]:
+        tables.append(_reader_table(payload))
+    if payload["changes"]:
+        tables.append(_change_table(payload))
+    if payload["seniority"]:
+        tables.append(_seniority_table(payload))
+    tables += _mrmc_tables(payload)
+    tables += _model_tables(payload)
+    for block in payload["table1"]:
+        title = (
+            f"Table 1, {block['cohort']} cohort: {block['cases']} cases "
+            f"({block['malignant']} malignant, {block['benign']} benign)"
+        )
+        tables.append(_raw_table(title, block, "Median (Q1, Q3) or count (%)."))
+    tables += _table4_tables(payload)
+    return tables
