@@ -1,4 +1,7 @@
-"""URL map: the pages, the admin, the API and its schema, and a health check."""
+"""The URL map: it only includes each app's own URLs, plus the admin, login and the API's schema.
+
+The API lives under /api/ in one namespace, "api", gathered from each app's `api_patterns`.
+"""
 
 from __future__ import annotations
 
@@ -7,77 +10,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from frontend import views as pages
-from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
+from inference.worker import urls as inference_urls
 from readerstudy.health import healthz
-from readerstudy.reading.apis import (
-    ReaderRoundsApi,
-    ReadReviseApi,
-    ReadSubmitApi,
-    SessionCaseApi,
-    SessionCurrentCaseApi,
-    SessionStartApi,
-)
-from readerstudy.reading.coordinator_apis import (
-    PrecomputeCreateApi,
-    RoundCloseApi,
-    RoundOpenApi,
-    StudyConsoleApi,
-    WashoutOverrideApi,
-)
-from readerstudy.reading.files import reading_file
-from readerstudy.studies.apis import (
-    ImageRegionSetApi,
-    ImportCreateApi,
-    ImportDetailApi,
-    StudyDetailApi,
-    StudyListApi,
-)
+from readerstudy.reading import urls as reading_urls
+from readerstudy.studies import urls as studies_urls
 
 admin.site.site_header = "readerstudy administration"
 admin.site.site_title = "readerstudy"
 
 api_patterns = [
-    path("studies/", StudyListApi.as_view(), name="study-list"),
-    path("studies/<slug:slug>/", StudyDetailApi.as_view(), name="study-detail"),
-    path("studies/<slug:slug>/imports/", ImportCreateApi.as_view(), name="import-create"),
-    path("imports/<int:pk>/", ImportDetailApi.as_view(), name="import-detail"),
-    path("images/<int:pk>/region/", ImageRegionSetApi.as_view(), name="image-region"),
-    path("reading/rounds/", ReaderRoundsApi.as_view(), name="reader-rounds"),
-    path("reading/rounds/<int:round_pk>/start/", SessionStartApi.as_view(), name="session-start"),
-    path(
-        "reading/sessions/<int:session_pk>/current/",
-        SessionCurrentCaseApi.as_view(),
-        name="session-current",
-    ),
-    path(
-        "reading/sessions/<int:session_pk>/cases/<str:label>/",
-        SessionCaseApi.as_view(),
-        name="session-case",
-    ),
-    path("reading/sessions/<int:session_pk>/reads/", ReadSubmitApi.as_view(), name="read-submit"),
-    path(
-        "reading/sessions/<int:session_pk>/cases/<str:label>/revisions/",
-        ReadReviseApi.as_view(),
-        name="read-revise",
-    ),
-    path("studies/<slug:slug>/console/", StudyConsoleApi.as_view(), name="study-console"),
-    path("rounds/<int:round_pk>/open/", RoundOpenApi.as_view(), name="round-open"),
-    path("rounds/<int:round_pk>/close/", RoundCloseApi.as_view(), name="round-close"),
-    path(
-        "rounds/<int:round_pk>/washout-overrides/",
-        WashoutOverrideApi.as_view(),
-        name="washout-override",
-    ),
-    path("models/", ModelVersionListApi.as_view(), name="model-list"),
-    path(
-        "studies/<slug:slug>/precompute/", PrecomputeCreateApi.as_view(), name="precompute-create"
-    ),
-    path(
-        "studies/<slug:slug>/precompute/<int:pk>/",
-        PrecomputeDetailApi.as_view(),
-        name="precompute-detail",
-    ),
+    *studies_urls.api_patterns,
+    *reading_urls.api_patterns,
+    *inference_urls.api_patterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from its own URL (?script), not inline,
     # and our template keeps its styles in a file: the docs page holds to the strict CSP too.
@@ -91,10 +35,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", pages.home, name="home"),
     path("healthz", healthz, name="healthz"),
-    # Browsers ask for /favicon.ico on pages that name no icon (the admin, JSON): send ours.
-    path("favicon.ico", pages.favicon, name="favicon"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -106,8 +47,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("", include("analysis.web.urls")),
-    path("reading/files/<str:token>", reading_file, name="reading-file"),
-    path("reading/", pages.reader_home, name="reader-home"),
-    path("studies/<slug:slug>/console/", pages.study_console_page, name="study-console"),
-    path("reading/sessions/<int:session_pk>/", pages.reading_screen, name="reading-screen"),
+    path("", include(reading_urls.urlpatterns)),
+    path("", include("frontend.urls")),
 ]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference.worker.models import ModelVersion, PrecomputeJob
+from inference.worker.serializers import PrecomputeJobOutput
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import User
@@ -27,15 +28,6 @@ class ModelVersionOutput(serializers.ModelSerializer[ModelVersion]):
     class Meta:
         model = ModelVersion
         fields = ("name", "architecture", "checkpoint_sha256", "validation_metrics", "created_at")
-
-
-class PrecomputeJobOutput(serializers.ModelSerializer[PrecomputeJob]):
-    model = serializers.CharField(source="model_version.name")
-
-    class Meta:
-        model = PrecomputeJob
-        fields = ("id", "model", "status", "total_images", "done_images", "error", "created_at",
-                  "started_at", "finished_at")  # fmt: skip
 
 
 class ModelVersionListApi(APIView):

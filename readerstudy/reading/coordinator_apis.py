@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference.worker.apis import PrecomputeJobOutput
 from inference.worker.models import ModelVersion, PrecomputeJob
+from inference.worker.serializers import PrecomputeJobOutput
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import Reader, User

@@ -1,0 +1,17 @@
+"""Output shapes of the inference adapter that more than one API answers with (the reading app's
+precompute launch and this app's job progress): one definition, no API importing another's."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from inference.worker.models import PrecomputeJob
+
+
+class PrecomputeJobOutput(serializers.ModelSerializer[PrecomputeJob]):
+    model = serializers.CharField(source="model_version.name")
+
+    class Meta:
+        model = PrecomputeJob
+        fields = ("id", "model", "status", "total_images", "done_images", "error", "created_at",
+                  "started_at", "finished_at")  # fmt: skip

@@ -1,0 +1,16 @@
+"""The AI's API: model versions and a precompute job's progress (under /api/, namespace "api")."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
+
+api_patterns = [
+    path("models/", ModelVersionListApi.as_view(), name="model-list"),
+    path(
+        "studies/<slug:slug>/precompute/<int:pk>/",
+        PrecomputeDetailApi.as_view(),
+        name="precompute-detail",
+    ),
+]
