@@ -69,7 +69,7 @@ def read_manifest(path: Path | str) -> list[ManifestImage]:
 def decode_file(path: Path) -> np.ndarray:
     """8-bit RGB from a JPEG/PNG, or from a plain 8-bit DICOM (RGB or MONOCHROME2).
 
-    The platform's importer (`readerstudy.studies.imaging.decode`) is the complete decoder
+    The platform's importer (`readerstudy.studies.imaging.decoding`) is the complete decoder
     (compressed syntaxes, VOI LUTs, cine); pass it as `decode=` where that matters. This one keeps
     the training core free of the web project for phantoms and exported crops.
     """

@@ -48,7 +48,7 @@ from inference.worker.services import job_progress, precompute_batches
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import Conflict
-from readerstudy.studies.imaging import display_geometry
+from readerstudy.studies.imaging.geometry import display_geometry
 from readerstudy.studies.models import Case, CaseImage, Cohort, Study
 
 log = logging.getLogger(__name__)

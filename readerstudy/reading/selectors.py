@@ -17,7 +17,7 @@ from readerstudy.accounts.models import Reader
 from readerstudy.errors import Conflict, NotFound
 from readerstudy.reading.files import reading_file_url
 from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
-from readerstudy.studies.imaging import display_geometry
+from readerstudy.studies.imaging.geometry import display_geometry
 from readerstudy.studies.models import Case, CaseImage, Study
 
 

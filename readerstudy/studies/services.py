@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -16,8 +17,10 @@ from readerstudy.accounts import access
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import ImportRejected
-from readerstudy.studies.importing import ImportSummary, cases_import
 from readerstudy.studies.models import ImportJob, ImportStatus, Study
+
+if TYPE_CHECKING:
+    from readerstudy.studies.importing import ImportSummary
 
 
 @transaction.atomic
@@ -96,6 +99,9 @@ def _upload_import(*, job: ImportJob) -> ImportSummary:
         for chunk in iter(lambda: upload.read(1 << 20), b""):
             local.write(chunk)
         local.flush()
+        # The imaging stack (pydicom, OpenCV) loads in the worker that imports, not at web start.
+        from readerstudy.studies.importing import cases_import
+
         return cases_import(
             study=job.study, path=Path(local.name), actor=job.created_by, progress=progress
         )

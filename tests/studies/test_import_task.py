@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 
 from fixtures.phantom import generate_phantom_study
-from readerstudy.studies import services
+from readerstudy.studies import importing
 from readerstudy.studies.models import ImportJob, ImportStatus
 from readerstudy.studies.services import import_job_create
 from readerstudy.studies.tasks import import_run
@@ -49,7 +49,7 @@ def test_a_transient_error_is_raised_for_a_retry_and_the_retry_imports(
     job = _queued_job(personas, tmp_path, django_capture_on_commit_callbacks)
     upload = str(job.upload.name)
     with monkeypatch.context() as patch:
-        patch.setattr(services, "cases_import", _failing(OperationalError("connection lost")))
+        patch.setattr(importing, "cases_import", _failing(OperationalError("connection lost")))
         with pytest.raises(OperationalError):
             import_run(job_pk=job.pk)
     job.refresh_from_db()
@@ -73,7 +73,7 @@ def test_an_unexpected_error_is_recorded_on_the_job_once(
 ) -> None:
     job = _queued_job(personas, tmp_path, django_capture_on_commit_callbacks)
     upload = str(job.upload.name)
-    monkeypatch.setattr(services, "cases_import", _failing(ValueError("bad pixels")))
+    monkeypatch.setattr(importing, "cases_import", _failing(ValueError("bad pixels")))
     assert import_run(job_pk=job.pk) == ImportStatus.FAILED
     assert import_run(job_pk=job.pk) == ImportStatus.FAILED  # a re-delivery changes nothing
     job.refresh_from_db()

@@ -13,7 +13,7 @@ from analysis.cli import write_figures
 from analysis.crossed import MODEL, analyse_crossed, crossed_reads
 from analysis.reads import ReadsData
 from analysis.study import StudyResults
-from analysis.web.selectors import study_case_predictions_frame, study_reads_frame
+from analysis.web.frames import study_case_predictions_frame, study_reads_frame
 from readerstudy.studies.models import Study
 
 CHART_TITLES = {

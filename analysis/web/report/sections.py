@@ -16,7 +16,7 @@ from analysis.reads import ReadsData, natural_key
 from analysis.study import StudyResults, _records_with_ci
 from analysis.study import mrmc_frames as core_mrmc_frames
 from analysis.tables import baseline_table, misjudged_cases, misjudged_summary
-from analysis.web.selectors import study_case_predictions_frame, study_image_predictions_frame
+from analysis.web.frames import study_case_predictions_frame, study_image_predictions_frame
 from readerstudy.studies.models import (
     FEATURE_FIELDS,
     Cohort,

@@ -1,27 +1,54 @@
-"""The importer's imaging core, free of Django: decoding (`decode`), the ultrasound region and
+"""The importer's imaging core, free of Django: decoding (`decoding`), the ultrasound region and
 blanking (`regions`), renditions and crops (`renditions`) and DICOM de-identification (`deid`).
 
-The names below are the package's public surface, so callers write `imaging.decode(...)`.
+The names below are the package's public surface, so callers write `imaging.decode(...)`. They
+load on first use (PEP 562): the web process, which only needs `display_geometry`'s arithmetic,
+never pays for pydicom, Pillow and OpenCV at start-up.
 """
 
 from __future__ import annotations
 
-from readerstudy.studies.imaging.decode import DecodedImage, ImageRejected, decode, decode_dataset
-from readerstudy.studies.imaging.regions import (
-    Region,
-    blank_outside,
-    detect_sector,
-    ultrasound_region,
-)
-from readerstudy.studies.imaging.renditions import (
-    content_file_name,
-    content_hash,
-    display_geometry,
-    model_input_crop,
-    render_display,
-    render_thumbnail,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from readerstudy.studies.imaging.decoding import (
+        DecodedImage,
+        ImageRejected,
+        decode,
+        decode_dataset,
+    )
+    from readerstudy.studies.imaging.regions import (
+        Region,
+        blank_outside,
+        detect_sector,
+        ultrasound_region,
+    )
+    from readerstudy.studies.imaging.renditions import (
+        content_file_name,
+        content_hash,
+        display_geometry,
+        model_input_crop,
+        render_display,
+        render_thumbnail,
+    )
+
+_HOME = {
+    "DecodedImage": "decoding",
+    "ImageRejected": "decoding",
+    "decode": "decoding",
+    "decode_dataset": "decoding",
+    "Region": "regions",
+    "blank_outside": "regions",
+    "detect_sector": "regions",
+    "ultrasound_region": "regions",
+    "content_file_name": "renditions",
+    "content_hash": "renditions",
+    "display_geometry": "renditions",
+    "model_input_crop": "renditions",
+    "render_display": "renditions",
+    "render_thumbnail": "renditions",
+}
 __all__ = [
     "DecodedImage",
     "ImageRejected",
@@ -38,3 +65,9 @@ __all__ = [
     "render_thumbnail",
     "ultrasound_region",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

@@ -39,7 +39,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import PYDICOM_ROOT_UID, ExplicitVRLittleEndian, UID_dictionary, generate_uid
 
-from readerstudy.studies.imaging.decode import ImageRejected, decode_dataset
+from readerstudy.studies.imaging.decoding import ImageRejected, decode_dataset
 from readerstudy.studies.imaging.regions import Region, blank_outside, ultrasound_region
 
 PROFILE_EDITION = "dicomfields_2026c"

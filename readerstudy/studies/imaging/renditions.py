@@ -9,23 +9,12 @@ import cv2
 import numpy as np
 
 from inference.geometry import enlarged_box
-from readerstudy.studies.imaging.decode import ImageRejected
+from readerstudy.studies.imaging.decoding import ImageRejected
+from readerstudy.studies.imaging.geometry import DISPLAY_LONG_SIDE, display_geometry
 
-DISPLAY_LONG_SIDE = 1024
 DISPLAY_QUALITY = 85
 THUMBNAIL_LONG_SIDE = 256
 THUMBNAIL_QUALITY = 80
-
-
-def display_geometry(
-    width: int, height: int, long_side: int = DISPLAY_LONG_SIDE
-) -> tuple[float, int, int]:
-    """The display rendition's scale and size (width, height) for an image of width × height:
-    shrunk to `long_side`, never enlarged. Readers' lesion boxes and heatmaps use the same."""
-    factor = long_side / max(height, width)
-    if factor >= 1.0:
-        return 1.0, width, height
-    return factor, max(1, round(width * factor)), max(1, round(height * factor))
 
 
 def _resized(rgb: np.ndarray, long_side: int) -> np.ndarray:
