@@ -29,11 +29,14 @@ def walk(patterns):
             yield entry.callback
 
 views = list(walk(get_resolver().url_patterns))
-print(json.dumps({"views": len(views), "loaded": [m for m in ("torch", "torchvision") if m in sys.modules]}))
+heavy = ("torch", "torchvision", "pandas", "scipy", "sklearn", "statsmodels", "matplotlib", "cv2")
+print(json.dumps({"views": len(views), "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
 
-def test_the_web_process_never_imports_torch() -> None:
+def test_the_web_process_never_imports_torch_and_loads_the_science_stacks_on_first_use() -> None:
+    """No torch ever; pandas, scipy, OpenCV and the rest only on the first report or import, so
+    gunicorn answers its first request in about a second (tests/benchmarks/bench_startup.py)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "readerstudy.settings"}
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
