@@ -24,6 +24,7 @@ from analysis.web.selectors import (
     study_image_predictions_export,
     study_reads_export,
 )
+from readerstudy.reading.labels import case_label
 from readerstudy.studies.models import FEATURE_FIELDS, Study
 
 CHUNK_ROWS = 2000
@@ -162,7 +163,8 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
         index,
         assisted,
         case,
-        label,
+        seed,
+        case_id,
         truth,
         decision,
         confidence,
@@ -188,7 +190,7 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
             int(assisted),
             modality,
             safe(case),
-            label,
+            case_label(seed=seed, case_id=case_id),  # the label this reader saw, this session
             int(truth),
             decision,
             confidence,

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from readerstudy.accounts.access import reader_require
 from readerstudy.errors import NotFound, NotPermitted
+from readerstudy.reading.labels import case_for_label
 from readerstudy.reading.models import Decision, Read, ReadingSession, Round
 from readerstudy.reading.selectors import (
     RoundState,
@@ -156,7 +157,8 @@ def _current_case(session: ReadingSession) -> dict[str, Any]:
 
 
 def _session_case(session: ReadingSession, label: str) -> Case:
-    case = Case.objects.filter(reader_label=label, pk__in=session.permutation).first()
+    pk = case_for_label(seed=session.seed, case_ids=session.permutation, label=label)
+    case = None if pk is None else Case.objects.filter(pk=pk).first()
     if case is None:
         raise NotFound("No such case in this session.")
     return case

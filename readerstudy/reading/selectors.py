@@ -16,6 +16,7 @@ from django.db.models import Count, Q
 from readerstudy.accounts.models import Reader
 from readerstudy.errors import Conflict, NotFound
 from readerstudy.reading.files import reading_file_url
+from readerstudy.reading.labels import case_label, image_name
 from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
 from readerstudy.studies.imaging.geometry import display_geometry
 from readerstudy.studies.models import Case, CaseImage, Study
@@ -133,7 +134,7 @@ def _image_urls(session: ReadingSession, image: CaseImage, heatmap: str | None) 
     user_id = session.reader.user_id
     scale, width, height = display_geometry(image.width, image.height)
     payload: dict[str, Any] = {
-        "id": image.reader_token,
+        "id": image_name(seed=session.seed, image_id=image.pk),
         "display": reading_file_url(user_id=user_id, name=str(image.display.name), kind="display"),
         "thumbnail": reading_file_url(
             user_id=user_id, name=str(image.thumbnail.name), kind="thumbnail"
@@ -165,7 +166,7 @@ def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
     order = session.permutation
     current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
     payload: dict[str, Any] = {
-        "case": case.reader_label,
+        "case": case_label(seed=session.seed, case_id=case.pk),
         "position": order.index(case.pk) + 1,
         "total": len(order),
         "images": [_image_urls(session, image, heatmaps.get(image.pk)) for image in images],

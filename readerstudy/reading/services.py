@@ -24,6 +24,7 @@ from readerstudy.accounts import access
 from readerstudy.accounts.models import Reader, User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import Conflict, NotPermitted, RoundClosed, WashoutNotOver
+from readerstudy.reading.labels import case_label
 from readerstudy.reading.models import (
     CaseView,
     Decision,
@@ -270,7 +271,7 @@ def read_submit(
         raise Conflict(
             "This case is already read in this session.",
             extra={
-                "case": case.reader_label,
+                "case": case_label(seed=session.seed, case_id=case.pk),
                 "revisions_allowed": session.round.study.allow_revisions,
             },
         )
@@ -319,6 +320,14 @@ def read_revise(
         return earlier
     if not session.round.study.allow_revisions:
         raise Conflict("This study does not allow going back to change a read.")
+    if not session.round.assisted and ReadingSession.objects.filter(
+        reader=session.reader, round__study=session.round.study, round__assisted=True
+    ).exists():
+        # Once the reader has seen the AI, an unassisted read changed now would no longer be one.
+        raise Conflict(
+            "This read was made without the AI, and you have since read with the AI's output: "
+            "it can no longer be changed."
+        )
     if not reason.strip():
         raise Conflict("A correction needs a reason.")
     current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
