@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
 from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
+from readerstudy.audit.apis import AuditVerifyApi
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
     ReadingImageApi,
@@ -72,6 +73,7 @@ api_patterns = [
         PrecomputeDetailApi.as_view(),
         name="precompute-detail",
     ),
+    path("audit/verify/", AuditVerifyApi.as_view(), name="audit-verify"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
