@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -106,7 +107,7 @@ def test_an_empty_log_verifies_with_the_genesis_head() -> None:
     ],
     ids=["action", "data", "target", "link"],
 )
-def test_an_edited_event_is_found_at_that_event(changes: dict[str, object]) -> None:
+def test_an_edited_event_is_found_at_that_event(changes: dict[str, Any]) -> None:
     events = _events(10)
     tamper(events[5], **changes)
     report = audit_chain_verify()
