@@ -73,6 +73,7 @@ def test_a_stored_event_hashes_as_it_did_before_it_was_stored() -> None:
     (event,) = _events(1)
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.data["tuple"] == [1, 2]
+    assert event.data == stored.data, "the returned event holds what was stored"
     assert (
         event_hash(
             sequence=stored.sequence,
