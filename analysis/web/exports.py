@@ -88,7 +88,17 @@ CASE_PREDICTION_COLUMNS = (
     "threshold",
     "n_images",
 )
-AUDIT_COLUMNS = ("event_id", "at", "actor", "action", "target_type", "target_id", "data")
+AUDIT_COLUMNS = (
+    "event_id",
+    "at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "data",
+    "previous_hash",
+    "hash",
+)
 
 
 def spreadsheet_safe(value: str) -> str:

@@ -158,5 +158,15 @@ def study_audit_export(*, study: Study) -> QuerySet[AuditEvent, tuple[Any, ...]]
     return (
         AuditEvent.objects.filter(study=study)
         .order_by("at", "pk")
-        .values_list("pk", "at", "actor__username", "action", "target_type", "target_id", "data")
+        .values_list(
+            "pk",
+            "at",
+            "actor__username",
+            "action",
+            "target_type",
+            "target_id",
+            "data",
+            "previous_hash",
+            "hash",
+        )
     )

@@ -320,9 +320,12 @@ def read_revise(
         return earlier
     if not session.round.study.allow_revisions:
         raise Conflict("This study does not allow going back to change a read.")
-    if not session.round.assisted and ReadingSession.objects.filter(
-        reader=session.reader, round__study=session.round.study, round__assisted=True
-    ).exists():
+    if (
+        not session.round.assisted
+        and ReadingSession.objects.filter(
+            reader=session.reader, round__study=session.round.study, round__assisted=True
+        ).exists()
+    ):
         # Once the reader has seen the AI, an unassisted read changed now would no longer be one.
         raise Conflict(
             "This read was made without the AI, and you have since read with the AI's output: "

@@ -84,8 +84,11 @@ def test_the_reads_export_gives_the_label_the_reader_saw(
     reading_study: Personas,  # noqa: F811
 ) -> None:
     _s1, _s2, first, second = _both_rounds(reading_study, _login("bob"))
-    rows = list(EXPORTS["reads"].rows(reading_study.study))
-    column = EXPORTS["reads"].columns.index("case_label")
+    export = EXPORTS["reads"]
+    assert export.rows is not None
+    assert export.columns is not None
+    rows = list(export.rows(reading_study.study))
+    column = list(export.columns).index("case_label")
     assert {row[column] for row in rows} == set(first) | set(second)
 
 
