@@ -15,6 +15,8 @@ from analysis.web.exports import EXPORTS
 from analysis.web.report import report_get, report_plan
 from readerstudy.accounts import access
 from readerstudy.accounts.access import ANALYSE
+from readerstudy.accounts.models import User
+from readerstudy.audit.services import audit_record
 from readerstudy.studies.models import Study
 
 
@@ -59,6 +61,12 @@ class StudyReportApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         study = _study(request, slug)
         report = report_get(study=study)
+        audit_record(
+            actor=request.user if isinstance(request.user, User) else None,
+            action="report.viewed",
+            study=study,
+            data={"data_version": report.data_version[:12], "via": "api"},
+        )
         payload: dict[str, Any] = {k: v for k, v in report.payload.items() if k != "csv"}
         payload["computed_at"] = report.computed_at
         payload["compute_seconds"] = report.compute_seconds

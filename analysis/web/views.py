@@ -66,9 +66,15 @@ def _plan(request: HttpRequest, report: StudyReport) -> tuple[PlanForm, dict[str
 @never_cache
 @require_GET
 def report_page(request: HttpRequest, slug: str) -> HttpResponse:
-    _, study = _study_or_404(request, slug)
+    user, study = _study_or_404(request, slug)
     report = report_get(study=study)
     payload = report.payload
+    audit_record(
+        actor=user,
+        action="report.viewed",
+        study=study,
+        data={"data_version": report.data_version[:12], "via": "page"},
+    )
     # Drawn now, once per data version, so that the page's image requests find them ready.
     report_charts(report=report)
     form, plan, plan_error = _plan(request, report)

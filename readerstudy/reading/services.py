@@ -293,6 +293,13 @@ def read_submit(
             )
     except IntegrityError as error:  # pragma: no cover - the session lock makes this a race guard
         raise Conflict("The read could not be stored; reload and try again.") from error
+    audit_record(
+        actor=actor,
+        action="read.submitted",
+        target=read,
+        study=session.round.study,
+        data={"session": session.pk, "case": case.pk},
+    )
     _session_complete_if_done(session=session, now=now)
     return read
 

@@ -124,3 +124,49 @@ def test_a_user_created_with_privileges_is_recorded() -> None:
 def test_coordinators_are_recorded_as_made_staff(personas: Personas) -> None:
     assert {"is_staff": [False, True]} in _changes(personas.alice)
     assert {"groups": {"added": ["coordinator"]}} in _changes(personas.alice)
+
+
+def test_every_read_submit_and_report_view_is_an_audit_event(personas: Personas) -> None:
+    from readerstudy.reading.models import Round
+    from readerstudy.reading.services import round_open
+    from tests.factories import CaseFactory
+
+    p = personas
+    for n in range(2):
+        CaseFactory.create(study=p.study, key=f"c{n}")
+    round1 = round_open(
+        round=Round.objects.create(study=p.study, index=1, assisted=False), actor=p.alice
+    )
+    bob = Client()
+    assert bob.login(username="bob", password=PASSWORD)
+    session = bob.post(f"/api/reading/rounds/{round1.pk}/start/").json()["id"]
+    current = bob.get(f"/api/reading/sessions/{session}/current/").json()["case"]
+    body = {
+        "case": current["case"],
+        "decision": "benign",
+        "confidence": 5,
+        "nonce": "0b0e2f6e-8a39-4f9e-9d4b-2d1a7a5b3c11",
+        "active_ms": 10,
+    }
+    assert (
+        bob.post(
+            f"/api/reading/sessions/{session}/reads/", body, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    assert (
+        bob.post(
+            f"/api/reading/sessions/{session}/reads/", body, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    assert (
+        AuditEvent.objects.filter(action="read.submitted", study=p.study).count() == 1
+    )  # a replay is not a second read
+    sam = Client()
+    assert sam.login(username="sam", password=PASSWORD)
+    assert sam.get(f"/studies/{p.study.slug}/report/").status_code == 200
+    assert sam.get(f"/api/studies/{p.study.slug}/report/").status_code == 200
+    viewed = AuditEvent.objects.filter(action="report.viewed", study=p.study, actor=p.sam)
+    assert sorted(event.data["via"] for event in viewed) == ["api", "page"]
+    assert audit_chain_verify().ok
