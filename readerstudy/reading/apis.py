@@ -153,7 +153,8 @@ def _current_case(session: ReadingSession) -> dict[str, Any]:
     if case is None:
         return {"complete": True, "case": None, **progress}
     case_view_record(session=session, case=case)
-    return {"complete": False, **progress, "case": case_payload(session=session, case=case)}
+    payload = case_payload(session=session, case=case, unread=True)  # the first unread case
+    return {"complete": False, **progress, "case": payload}
 
 
 def _session_case(session: ReadingSession, label: str) -> Case:

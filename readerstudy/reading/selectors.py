@@ -149,8 +149,12 @@ def _image_urls(session: ReadingSession, image: CaseImage, heatmap: str | None) 
     return payload
 
 
-def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
-    """Everything the reading screen shows for a case — and nothing a reader must not see."""
+def case_payload(*, session: ReadingSession, case: Case, unread: bool = False) -> dict[str, Any]:
+    """Everything the reading screen shows for a case — and nothing a reader must not see.
+
+    `unread`: the caller knows the case has no read yet (the session's next case), so the
+    current read is not looked up.
+    """
     round = session.round
     assisted = round.assisted
     images = list(case.images.filter(needs_review=False).order_by("position"))
@@ -164,7 +168,11 @@ def case_payload(*, session: ReadingSession, case: Case) -> dict[str, Any]:
             ).values_list("image_id", "heatmap")
         )
     order = session.permutation
-    current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
+    current = (
+        None
+        if unread
+        else Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
+    )
     payload: dict[str, Any] = {
         "case": case_label(seed=session.seed, case_id=case.pk),
         "position": order.index(case.pk) + 1,

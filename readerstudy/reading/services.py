@@ -209,12 +209,25 @@ def session_start(*, reader: Reader, round: Round, now: datetime | None = None) 
 
 def case_view_record(
     *, session: ReadingSession, case: Case, now: datetime | None = None
-) -> CaseView:
-    """Remember when the case was first shown (the server's start of the time on case)."""
-    view, _ = CaseView.objects.get_or_create(
-        session=session, case=case, defaults={"first_shown_at": now or timezone.now()}
+) -> datetime:
+    """Remember when the case was first shown (the server's start of the time on case) and
+    return that moment. One INSERT … ON CONFLICT DO NOTHING when it is new: the hot path of
+    "submit and show the next case" records a view on every submit."""
+    shown = now or timezone.now()
+    CaseView.objects.bulk_create(
+        [CaseView(session=session, case=case, first_shown_at=shown)], ignore_conflicts=True
     )
-    return view
+    return shown
+
+
+def case_first_shown(*, session: ReadingSession, case: Case, now: datetime) -> datetime:
+    """When the case was first shown in the session (now, recorded, if it never was)."""
+    shown = (
+        CaseView.objects.filter(session=session, case=case)
+        .values_list("first_shown_at", flat=True)
+        .first()
+    )
+    return shown or case_view_record(session=session, case=case, now=now)
 
 
 def _check_can_read(*, session: ReadingSession, case: Case, actor: User) -> None:
@@ -276,7 +289,7 @@ def read_submit(
             },
         )
     now = now or timezone.now()
-    view = case_view_record(session=session, case=case, now=now)
+    first_shown = case_first_shown(session=session, case=case, now=now)
     try:
         with transaction.atomic():
             read = Read.objects.create(
@@ -287,7 +300,7 @@ def read_submit(
                 features=read_features_clean(features or {}),
                 comment=comment.strip(),
                 nonce=nonce,
-                started_at=view.first_shown_at,
+                started_at=first_shown,
                 submitted_at=now,
                 active_ms=active_ms,
             )
