@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -43,3 +45,30 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+IDLE_KEY = "_last_activity"
+IDLE_TOUCH_SECONDS = 60  # the session row is written at most once a minute, not per request
+
+
+class IdleTimeoutMiddleware:
+    """Log out a user idle for longer than SESSION_IDLE_MINUTES.
+
+    Nothing of a reader's work is lost: reads are stored as they are submitted, and the session
+    resumes at the first unread case after the next login. The last activity is kept in the
+    session and rewritten at most once a minute, so a busy reader costs no extra writes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = time.time()
+            last = request.session.get(IDLE_KEY)
+            if isinstance(last, int | float) and now - last > settings.SESSION_IDLE_MINUTES * 60:
+                logout(request)  # the next request is anonymous: login page or 401/403
+            elif not isinstance(last, int | float) or now - last > IDLE_TOUCH_SECONDS:
+                request.session[IDLE_KEY] = now
+        return self.get_response(request)

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "readerstudy.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -154,6 +155,8 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # A reading day, not Django's two weeks: a forgotten login on a shared workstation expires.
 SESSION_COOKIE_AGE = env_int("SESSION_HOURS", default=12, minimum=1) * 3600
+# Idle for longer than this, a user is logged out (their reads are kept; reading resumes).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", default=60, minimum=1)
 # Production behind HTTPS (see docker/production.env): redirect plain HTTP, tell browsers to
 # use HTTPS only, and trust the TLS-terminating proxy's X-Forwarded-Proto.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
