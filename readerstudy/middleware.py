@@ -1,5 +1,5 @@
-"""Response headers of our own: Server-Timing (how long the server spent, for benchmarks and
-browser dev tools: the figure a reader's network cannot distort) and Permissions-Policy."""
+"""Middleware of our own: Server-Timing (how long the server spent, for benchmarks and
+browser dev tools: the figure a reader's network cannot distort), Permissions-Policy, idle logout."""
 
 from __future__ import annotations
 
