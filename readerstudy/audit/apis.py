@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,11 +25,48 @@ def _coordinated(user: User) -> list[tuple[int, str]]:
     )
 
 
+class ChainBreakOutput(serializers.Serializer[dict[str, Any]]):
+    event_id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    study_id = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class StudyCountOutput(serializers.Serializer[dict[str, Any]]):
+    slug = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class AuditChainOutput(serializers.Serializer[dict[str, Any]]):
+    """The whole report, for superusers."""
+
+    ok = serializers.BooleanField()
+    count = serializers.IntegerField()
+    head_sequence = serializers.IntegerField(allow_null=True)
+    head_hash = serializers.CharField()
+    first_break = ChainBreakOutput(allow_null=True)
+    study_counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class AuditStudiesOutput(serializers.Serializer[dict[str, Any]]):
+    """For coordinators: whether the chain holds, and their studies' event counts."""
+
+    ok = serializers.BooleanField()
+    studies = StudyCountOutput(many=True)
+
+
 class AuditVerifyApi(APIView):
     """Superusers get the whole report; coordinators whether the chain holds and the number of
     events of each study they coordinate (the break itself may be in someone else's study)."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="AuditVerify",
+            serializers=[AuditChainOutput, AuditStudiesOutput],
+            resource_type_field_name=None,
+        )
+    )
     def get(self, request: Request) -> Response:
         user = request.user
         if not isinstance(user, User):
@@ -51,4 +89,5 @@ class AuditVerifyApi(APIView):
             body["studies"] = [
                 {"slug": slug, "count": report.study_counts.get(pk, 0)} for pk, slug in studies
             ]
-        return Response(body)
+        output = AuditChainOutput if user.is_superuser else AuditStudiesOutput
+        return Response(output(body).data)

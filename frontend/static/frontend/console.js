@@ -81,5 +81,19 @@ importForm.addEventListener("submit", async (event) => {
   if (job.status === "succeeded") setTimeout(() => location.reload(), 1500);
 });
 
+// Whether the audit log's hash chain holds: every event links to the one before, so an edited or
+// deleted row shows here (and in `manage.py audit_verify`).
+(async () => {
+  const status = document.getElementById("audit-status");
+  try {
+    const chain = await getJson(root.dataset.auditVerifyUrl);
+    const counts = (chain.studies || []).map((study) => `${study.slug}: ${study.count} events`).join(", ");
+    status.textContent = chain.ok
+      ? `The hash chain holds${counts ? ` (${counts})` : ""}.`
+      : "The hash chain is BROKEN: an audit event was changed or removed. Run manage.py audit_verify.";
+    status.className = chain.ok ? "ok" : "error";
+  } catch (error) { status.textContent = `The audit trail could not be checked: ${error.message}`; }
+})();
+
 // The buttons come disabled, so that a click before this module has run is not lost.
 document.querySelectorAll("[data-needs-script]").forEach((button) => { button.disabled = false; });
