@@ -21,7 +21,10 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     key.write_text(secrets.token_urlsafe(64))
     values.update(SECRET_KEY_FILE=str(key), MEDIA_ROOT=str(tmp_path / "media"))
     values.update(VAR_DIR=str(tmp_path / "var"))
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests' conftest sets it for this process when the
+    # whole suite is collected; a deployment never has it.
+    dropped = {"SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     return {**env, **values, "DJANGO_SETTINGS_MODULE": "readerstudy.settings"}
 
 
