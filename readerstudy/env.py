@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -150,3 +151,87 @@ def env_redis_url(name: str, *, environ: Mapping[str, str] | None = None) -> str
     if not value.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{name}={value!r} is not a redis:// URL.")
     return value
+
+
+def env_str(name: str, *, default: str, environ: Mapping[str, str] | None = None) -> str:
+    value = _raw(name, environ)
+    return default if value is None else value
+
+
+def env_url(
+    name: str,
+    *,
+    schemes: tuple[str, ...] = ("https", "http"),
+    required: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """An absolute URL with one of `schemes` and a host; "" when unset and not `required`."""
+    value = _raw(name, environ)
+    if not value:
+        if required:
+            raise ImproperlyConfigured(f"{name} is required here: set it to a {schemes[0]}:// URL.")
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a URL: expected {' or '.join(s + '://' for s in schemes)}HOST/…"
+        )
+    return value
+
+
+def env_secret(
+    name: str,
+    *,
+    file_name: str,
+    required: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """A secret from `name`, or from the file `file_name` names (never both); "" when neither."""
+    value = _raw(name, environ)
+    path = _raw(file_name, environ)
+    if value and path:
+        raise ImproperlyConfigured(f"Set {name} or {file_name}, not both.")
+    if path:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"{file_name}={path!r} does not name a readable file: {error}"
+            ) from None
+        if not value:
+            raise ImproperlyConfigured(f"{file_name}={path!r} names an empty file.")
+    if not value and required:
+        raise ImproperlyConfigured(f"{name} (or {file_name}) is required here.")
+    return value or ""
+
+
+def env_mapping(
+    name: str,
+    *,
+    keys: tuple[str, ...],
+    separator: str = ",",
+    required: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """`key=value` entries split by `separator`, e.g. `reader=rs-readers,reader=radiology`.
+
+    A key may repeat (several values map to it); every key must be one of `keys`.
+    """
+    value = _raw(name, environ)
+    if not value:
+        if required:
+            raise ImproperlyConfigured(
+                f"{name} is required here: {separator.join(k + '=…' for k in keys)}"
+            )
+        return {}
+    mapping: dict[str, list[str]] = {}
+    for entry in value.split(separator):
+        key, sign, item = (part.strip() for part in entry.partition("="))
+        if not sign or not item:
+            raise ImproperlyConfigured(
+                f"{name}: {entry.strip()!r} is not key=value (entries are split by {separator!r})."
+            )
+        if key.lower() not in keys:
+            raise ImproperlyConfigured(f"{name}: {key!r} is not one of {', '.join(keys)}.")
+        mapping.setdefault(key.lower(), []).append(item)
+    return {key: tuple(items) for key, items in mapping.items()}

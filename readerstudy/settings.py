@@ -22,6 +22,7 @@ from readerstudy.env import (
     env_redis_url,
     env_secret_key,
 )
+from readerstudy.signin_config import signin_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", default=BASE_DIR / "var")
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "csp",
     "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files: no CDN
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "readerstudy.accounts",
     "readerstudy.audit",
     "readerstudy.studies",
@@ -63,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "readerstudy.middleware.IdleTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "readerstudy.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -100,6 +105,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "readerstudy.accounts.context_processors.signin",
             ],
         },
     },
@@ -113,6 +119,21 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Signing in: local passwords always; OpenID Connect, LDAP and a second factor as configured
+# (readerstudy/signin_config.py, the README's "Signing in").
+_signin = signin_settings()
+AUTHENTICATION_BACKENDS: list[str] = _signin.pop("AUTHENTICATION_BACKENDS")
+OIDC_ENABLED: bool = _signin.pop("OIDC_ENABLED")
+OIDC_ROLES_CLAIM: str = _signin.pop("OIDC_ROLES_CLAIM")
+OIDC_ROLE_MAP: dict[str, tuple[str, ...]] = _signin.pop("OIDC_ROLE_MAP")
+OIDC_LOGIN_LABEL: str = _signin.pop("OIDC_LOGIN_LABEL", "")
+LDAP_ENABLED: bool = _signin.pop("LDAP_ENABLED")
+LDAP_ROLE_MAP: dict[str, tuple[str, ...]] = _signin.pop("LDAP_ROLE_MAP")
+OTP_REQUIRED_FOR_COORDINATORS: bool = _signin.pop("OTP_REQUIRED_FOR_COORDINATORS")
+# The rest are the libraries' own names (OIDC_OP_*, OIDC_RP_*, AUTH_LDAP_*), read by them alone.
+globals().update(_signin)
+OTP_TOTP_ISSUER = "readerstudy"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -46,6 +46,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("readerstudy.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
     path("", include("analysis.web.urls")),
