@@ -150,3 +150,19 @@ def env_redis_url(name: str, *, environ: Mapping[str, str] | None = None) -> str
     if not value.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{name}={value!r} is not a redis:// URL.")
     return value
+
+
+_RATE_PERIODS = {"second", "sec", "s", "minute", "min", "m", "hour", "h", "day", "d"}
+
+
+def env_rate(name: str, *, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """A throttle rate as DRF reads it, "N/period": 60/min, 10/hour, 1000/day."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period.lower() not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write requests/period, e.g. 60/min or 10/hour."
+        )
+    return f"{int(count)}/{period.lower()}"

@@ -19,6 +19,7 @@ from readerstudy.env import (
     env_int,
     env_list,
     env_path,
+    env_rate,
     env_redis_url,
     env_secret_key,
 )
@@ -170,7 +171,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Token first: DRF answers an anonymous call with the first class's WWW-Authenticate, so it is
+    # 401, not 403. Session authentication still enforces CSRF on unsafe methods.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Only views that name a throttle_scope are throttled (the expensive ones).
+    "DEFAULT_THROTTLE_CLASSES": ["readerstudy.throttling.ScopedThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "report": env_rate("THROTTLE_REPORT", default="60/min"),
+        "export": env_rate("THROTTLE_EXPORT", default="30/min"),
+        "import": env_rate("THROTTLE_IMPORT", default="10/hour"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "readerstudy.errors.api_exception_handler",
@@ -178,6 +191,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+}
+# Statisticians' scripts: tokens hashed at rest, shown once, expiring.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", default=30, minimum=1)),
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "readerstudy API",
@@ -198,6 +216,9 @@ CACHES = {
         }
     )
 }
+# API throttles count here (the same store as the default); a throttle whose cache is down lets
+# requests through (readerstudy.throttling), so Redis down never blocks the report or imports.
+CACHES["throttle"] = dict(CACHES["default"])
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=3300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=3600, minimum=2)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from frontend import views as pages
 from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
+from readerstudy.accounts.apis import TokenListCreateApi, TokenRevokeApi
 from readerstudy.reading.apis import (
     ReaderRoundsApi,
     ReadingImageApi,
@@ -72,6 +73,8 @@ api_patterns = [
         PrecomputeDetailApi.as_view(),
         name="precompute-detail",
     ),
+    path("tokens/", TokenListCreateApi.as_view(), name="token-list"),
+    path("tokens/<str:token_key>/", TokenRevokeApi.as_view(), name="token-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

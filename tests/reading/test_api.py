@@ -277,4 +277,4 @@ def test_other_people_cannot_use_bobs_session(reading_study: Personas) -> None:
     )
     alice = login("alice")
     assert alice.get(f"/api/reading/sessions/{session}/current/").status_code == 403
-    assert Client().get(f"/api/reading/sessions/{session}/current/").status_code == 403
+    assert Client().get(f"/api/reading/sessions/{session}/current/").status_code == 401
