@@ -235,3 +235,19 @@ def env_mapping(
             raise ImproperlyConfigured(f"{name}: {key!r} is not one of {', '.join(keys)}.")
         mapping.setdefault(key.lower(), []).append(item)
     return {key: tuple(items) for key, items in mapping.items()}
+
+
+_RATE_PERIODS = {"second", "sec", "s", "minute", "min", "m", "hour", "h", "day", "d"}
+
+
+def env_rate(name: str, *, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """A throttle rate as DRF reads it, "N/period": 60/min, 10/hour, 1000/day."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period.lower() not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write requests/period, e.g. 60/min or 10/hour."
+        )
+    return f"{int(count)}/{period.lower()}"

@@ -5,14 +5,20 @@ Services raise these; views never build error responses by hand.
 
 from __future__ import annotations
 
+import logging
+import math
+import uuid
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -64,10 +70,38 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        return _unexpected(exc, context)
+    if isinstance(exc, exceptions.Throttled):
+        wait = math.ceil(getattr(exc, "wait", None) or 1)
+        response["Retry-After"] = str(wait)
+        response.data = {
+            "message": f"Too many requests: try again in {wait} seconds.",
+            "extra": {"retry_after_seconds": wait},
+        }
+        return response
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"message": "The request is not valid.", "extra": {"fields": response.data}}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = {"message": str(detail) or "Request failed.", "extra": {}}
     return response
+
+
+def _unexpected(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """A bug: the traceback goes to the log under an id; the user gets the id, never the trace."""
+    if settings.DEBUG:
+        return None  # Django's debug page, on a developer's machine only
+    error_id = uuid.uuid4().hex
+    view = context.get("view")
+    logger.error(
+        "Unexpected error %s in %s", error_id, type(view).__name__ if view else "?", exc_info=exc
+    )
+    set_rollback()
+    return Response(
+        {
+            "message": "Something went wrong on our side. It has been logged; "
+            "quote the error id if you report it.",
+            "extra": {"id": error_id},
+        },
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )

@@ -6,6 +6,7 @@ worker process, no server needed), media under var/media. See the README's setti
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -19,6 +20,7 @@ from readerstudy.env import (
     env_int,
     env_list,
     env_path,
+    env_rate,
     env_redis_url,
     env_secret_key,
 )
@@ -43,6 +45,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "axes",
     "drf_spectacular",
     "csp",
     "drf_spectacular_sidecar",  # Swagger UI's files, served as our own static files: no CDN
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "readerstudy.middleware.PermissionsPolicyMiddleware",
+    # Last, as axes asks: it turns a refused login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # A strict Content-Security-Policy on every response: scripts and styles only from our own static
@@ -134,6 +140,23 @@ OTP_REQUIRED_FOR_COORDINATORS: bool = _signin.pop("OTP_REQUIRED_FOR_COORDINATORS
 # The rest are the libraries' own names (OIDC_OP_*, OIDC_RP_*, AUTH_LDAP_*), read by them alone.
 globals().update(_signin)
 OTP_TOTP_ISSUER = "readerstudy"
+# Argon2 for every new or changed password; PBKDF2 stays second so older hashes still verify,
+# and Django rehashes them with Argon2 at the user's next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Axes first: a locked-out username + address is refused before its password is even checked.
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+# Failed logins count per username and address together: an attacker can lock out a name only
+# from their own address, and one busy address (a hospital's NAT) is not locked out as a whole.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Each attempt during a lockout starts the cool-off again, so "retry after" is exact from now.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "readerstudy.accounts.lockout.lockout_response"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -191,13 +214,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Token first: DRF answers an anonymous call with the first class's WWW-Authenticate, so it is
+    # 401, not 403. Session authentication still enforces CSRF on unsafe methods.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Only views that name a throttle_scope are throttled (the expensive ones).
+    "DEFAULT_THROTTLE_CLASSES": ["readerstudy.throttling.ScopedThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "report": env_rate("THROTTLE_REPORT", default="60/min"),
+        "export": env_rate("THROTTLE_EXPORT", default="30/min"),
+        "import": env_rate("THROTTLE_IMPORT", default="10/hour"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "readerstudy.errors.api_exception_handler",
     # JSON only: Swagger UI at /api/docs/ is the API's page (DRF's browsable pages carry inline
     # styles that the Content-Security-Policy refuses).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+# Statisticians' scripts: tokens hashed at rest, shown once, expiring.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", default=30, minimum=1)),
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "readerstudy API",
@@ -228,6 +268,9 @@ CACHES = {
         }
     )
 }
+# API throttles count here (the same store as the default); a throttle whose cache is down lets
+# requests through (readerstudy.throttling), so Redis down never blocks the report or imports.
+CACHES["throttle"] = dict(CACHES["default"])
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=3300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=3600, minimum=2)
 if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:

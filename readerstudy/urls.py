@@ -11,6 +11,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from inference.worker import urls as inference_urls
+from readerstudy.accounts import urls as accounts_urls
 from readerstudy.audit import urls as audit_urls
 from readerstudy.health import healthz
 from readerstudy.reading import urls as reading_urls
@@ -24,6 +25,7 @@ api_patterns = [
     *reading_urls.api_patterns,
     *inference_urls.api_patterns,
     *audit_urls.api_patterns,
+    *accounts_urls.api_patterns,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from its own URL (?script), not inline,
     # and our template keeps its styles in a file: the docs page holds to the strict CSP too.

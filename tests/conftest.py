@@ -3,11 +3,14 @@ Carol reads another study and must see nothing of S."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
+from django.test.client import ClientMixin
 
 from readerstudy.accounts.models import Reader, Role, Seniority, User
 from readerstudy.accounts.services import reader_create, user_create
@@ -31,6 +34,35 @@ class Personas:
 def _fast_password_hashing(settings: Any) -> None:
     """PBKDF2's deliberate slowness protects stored passwords, not tests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _login_through_axes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test client's login() goes through django-axes like a real login does.
+
+    Axes refuses an authenticate() without the request (it counts failures per address), and
+    Client.login() passes none; it passes its keyword arguments on, so give it the request a
+    login form would have. Axes stays enabled for the whole suite.
+    """
+    original = ClientMixin.login
+
+    def login(self: ClientMixin, **credentials: Any) -> bool:
+        credentials.setdefault("request", RequestFactory().post("/accounts/login/"))
+        return original(self, **credentials)
+
+    monkeypatch.setattr(ClientMixin, "login", login)
+
+
+@pytest.fixture(autouse=True)
+def _private_throttle_counts(settings: Any) -> None:
+    """Each test starts with unspent rate limits, in memory of its own."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"throttle-{uuid.uuid4().hex}",
+        },
+    }
 
 
 @pytest.fixture(autouse=True)

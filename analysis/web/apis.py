@@ -57,6 +57,8 @@ class ReportOutput(serializers.Serializer):
 
 
 class StudyReportApi(APIView):
+    throttle_scope = "report"
+
     @extend_schema(responses=ReportOutput)
     def get(self, request: Request, slug: str) -> Response:
         study = _study(request, slug)
@@ -127,6 +129,8 @@ class PlanOutput(serializers.Serializer):
 
 class StudyPlanApi(APIView):
     """Readers × cases for the next study, from this study's own variance components."""
+
+    throttle_scope = "report"
 
     @extend_schema(parameters=[PlanInput], responses=PlanOutput)
     def get(self, request: Request, slug: str) -> Response:

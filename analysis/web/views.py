@@ -26,6 +26,7 @@ from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import ApplicationError
 from readerstudy.studies.models import Study
+from readerstudy.throttling import throttle
 
 
 def _study_or_404(request: HttpRequest, slug: str) -> tuple[User, Study]:
@@ -125,6 +126,7 @@ def report_chart(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 
 @login_required
+@throttle("export")
 @never_cache
 @require_GET
 def export_csv(request: HttpRequest, slug: str, kind: str) -> StreamingHttpResponse:

@@ -69,6 +69,7 @@ class ImportCreateApi(APIView):
     """Upload a zip (manifest.csv + images); a worker imports it, all or nothing."""
 
     parser_classes = [MultiPartParser]
+    throttle_scope = "import"
 
     class ImportInput(serializers.Serializer[None]):
         archive = serializers.FileField()

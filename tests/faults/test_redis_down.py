@@ -84,12 +84,11 @@ def test_readers_log_in_read_and_submit_while_redis_is_down(
     settings: Any,
 ) -> None:
     server, port = redis_server
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
-        }
+    redis_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{port}/0",
     }
+    settings.CACHES = {"default": redis_cache, "throttle": redis_cache}
     bob = Client()
     assert bob.login(username="bob", password=PASSWORD)
     round1 = reading_study.study.rounds.get(index=1).pk

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from fixtures.demo import DEMO_STUDY_SLUG, demo_build, demo_passwords
 from readerstudy.accounts.models import Reader, User
@@ -27,7 +28,10 @@ def test_the_demo_builds_six_readers_of_three_seniorities_twice_without_change(
     assert study.enrolments.count() == 6
     assert list(study.rounds.values_list("index", "assisted")) == [(1, False), (2, True)]
     assert User.objects.count() == 8
-    assert authenticate(username="coordinator", password=passwords["coordinator"]) is not None
+    # Axes counts logins per address, so authenticate() takes the login's request.
+    login = RequestFactory().post("/accounts/login/")
+    user = authenticate(login, username="coordinator", password=passwords["coordinator"])
+    assert user is not None
 
 
 @pytest.mark.django_db
