@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from readerstudy.studies.models import (
+    Case,
+    CaseImage,
     Cohort,
     Echo,
     Location,
@@ -38,6 +42,12 @@ FEATURE_CHOICES: dict[str, tuple[str, ...]] = {
 FEATURE_COLUMNS = ("max_diameter_mm", *FEATURE_CHOICES)
 OPTIONAL_COLUMNS = (*CASE_COLUMNS, "plane", *REGION_COLUMNS, *FEATURE_COLUMNS)
 TRUTHS = {"benign": False, "malignant": True}
+# the text columns' limits are the database's: a longer value must fail here, not at the write
+MAX_LENGTHS: dict[str, int] = {
+    "case_id": int(getattr(Case._meta.get_field("key"), "max_length", 0)),
+    "file": int(getattr(CaseImage._meta.get_field("source_name"), "max_length", 0)),
+    **{name: int(getattr(Case._meta.get_field(name), "max_length", 0)) for name in CASE_COLUMNS},
+}
 MAX_ROWS = 50_000
 
 
@@ -104,7 +114,8 @@ def _features(record: dict[str, str], *, row: int, errors: list[str]) -> dict[st
     diameter: str = record.get("max_diameter_mm", "")
     if diameter:
         try:
-            value = Decimal(diameter)
+            # stored with one decimal: round first, so 0.01 cannot become a stored 0.0
+            value = Decimal(diameter).quantize(Decimal("0.1"))
             if not Decimal(0) < value < Decimal(1000):
                 raise InvalidOperation
             features["max_diameter_mm"] = value
@@ -121,6 +132,24 @@ def _features(record: dict[str, str], *, row: int, errors: list[str]) -> dict[st
     return features
 
 
+def _records(
+    reader: csv.DictReader[str], errors: list[str]
+) -> Iterator[tuple[int, dict[str | Any, str | Any]]]:
+    """The rows with their numbers; a row the csv module refuses (a field over its size limit)
+    ends the file with an error on that row."""
+    row = 1
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            errors.append(f"row {row + 1}: not readable as CSV: {error}")
+            return
+        row += 1
+        yield row, raw
+
+
 def manifest_parse(data: bytes) -> Manifest:
     """Parse and check a manifest; `errors` lists every problem found (empty when it is valid).
 
@@ -132,7 +161,10 @@ def manifest_parse(data: bytes) -> Manifest:
     except UnicodeDecodeError:
         return Manifest({}, ["the manifest is not UTF-8 text"])
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as error:
+        return Manifest({}, [f"the manifest's header is not readable CSV: {error}"])
     if not header:
         return Manifest({}, ["the manifest is empty"])
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
@@ -158,7 +190,7 @@ def manifest_parse(data: bytes) -> Manifest:
     cases: dict[str, CaseRows] = {}
     patient_cohort: dict[str, tuple[str, int]] = {}
     seen_files: dict[tuple[str, str], int] = {}
-    for row, raw in enumerate(reader, start=2):
+    for row, raw in _records(reader, errors):
         if row - 1 > MAX_ROWS:
             errors.append(f"the manifest has more than {MAX_ROWS} rows")
             break
@@ -169,6 +201,18 @@ def manifest_parse(data: bytes) -> Manifest:
         blank = [name for name in REQUIRED_COLUMNS if not record[name]]
         if blank:
             errors.append(f"row {row}: empty {', '.join(blank)}")
+            continue
+        unstorable = [
+            f"row {row}: {name} contains a NUL character"
+            for name, value in record.items()
+            if "\x00" in value
+        ] + [
+            f"row {row}: {name} is longer than {limit} characters"
+            for name, limit in MAX_LENGTHS.items()
+            if len(record.get(name, "")) > limit
+        ]
+        if unstorable:
+            errors += unstorable
             continue
         truth = record["truth"].lower()
         if truth not in TRUTHS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -92,7 +93,7 @@ class FolderSource(ImportSource):
 
 
 def _safe_member_name(name: str) -> str:
-    if "\\" in name or "\x00" in name:
+    if not name or "\\" in name or "\x00" in name:
         raise ImportRejected(f"unsafe file name in the archive: {name!r}")
     path = PurePosixPath(name)
     if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
@@ -105,7 +106,8 @@ class ZipSource(ImportSource):
         self.limits = limits
         try:
             self.archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as error:
+        # lying headers also give an unknown zip version or a name that is not UTF-8
+        except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError) as error:
             raise ImportRejected(f"not a readable zip archive: {error}") from error
         members: dict[str, zipfile.ZipInfo] = {}
         total = 0
@@ -150,7 +152,14 @@ class ZipSource(ImportSource):
             with self.archive.open(info) as member:
                 # Headers can lie: never read more than the cap, whatever they claim.
                 data = member.read(self.limits.max_file_bytes + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            zlib.error,
+        ) as error:
             raise ImportRejected(f"{name}: corrupt archive member: {error}") from error
         if len(data) > self.limits.max_file_bytes:
             raise ImportRejected(f"{name}: larger than {self.limits.max_file_bytes} bytes unpacked")

@@ -26,7 +26,6 @@ import numpy as np
 import pydicom
 from PIL import Image, ImageOps
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 from pydicom.pixels import (
     apply_color_lut,
     apply_modality_lut,
@@ -80,10 +79,13 @@ def decode(source: str | Path | bytes, *, all_frames: bool = False) -> DecodedIm
 def _read_dataset(data: bytes, *, sniffed: bool) -> Dataset:
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=True)
-        if not sniffed:  # no preamble: parsing is lazy, so touch the elements that we judge by
-            ds.get("Rows")
-            ds.get("SOPClassUID")
-    except (InvalidDicomError, ValueError, TypeError, KeyError, OSError, EOFError) as error:
+        # parsing is lazy: convert every element now, so that a malformed one is rejected here
+        # rather than met later by the region or the de-identification code
+        for _ in ds.iterall():
+            pass
+        for _ in getattr(ds, "file_meta", None) or ():
+            pass
+    except Exception as error:  # hostile bytes make pydicom raise anything: struct, zlib, VRs…
         raise ImageRejected(f"not a readable DICOM file: {error}") from error
     if not sniffed and not any(tag in ds for tag in ("SOPClassUID", "Rows", "PixelData")):
         raise ImageRejected("not an image: neither DICOM nor JPEG/PNG")
@@ -125,6 +127,8 @@ def _decode_pixels(ds: Dataset, *, all_frames: bool) -> DecodedImage:
         raise ImageRejected(f"the cine is too large to decode at once ({n_frames} frames)")
     meta = getattr(ds, "file_meta", None)
     syntax = UID((meta.get("TransferSyntaxUID") if meta else None) or ImplicitVRLittleEndian)
+    if not syntax.is_transfer_syntax:
+        raise ImageRejected(f"unknown transfer syntax: {str(syntax)[:64]!r}")
     if syntax.is_compressed:
         try:
             decoder = get_decoder(syntax)
@@ -143,6 +147,11 @@ def _decode_pixels(ds: Dataset, *, all_frames: bool) -> DecodedImage:
     except ImageRejected:
         raise
     except Exception as error:  # decoders raise anything from ValueError to RuntimeError
+        raise ImageRejected(f"truncated or corrupt pixel data ({syntax.name}): {error}") from error
+    except BaseException as error:
+        # a Rust decoder's panic (pylibjpeg-rle's) is pyo3's PanicException, a BaseException
+        if type(error).__name__ != "PanicException":
+            raise
         raise ImageRejected(f"truncated or corrupt pixel data ({syntax.name}): {error}") from error
     return DecodedImage(frames, indices, n_frames, "dicom", ds)
 
