@@ -77,9 +77,9 @@ def test_bad_inputs():
         paired_difference(success_a=[1], success_b=[1], method="wald")  # type: ignore[arg-type]
 
 
-tables = st.builds(
-    PairedTable, *(st.integers(min_value=0, max_value=30) for _ in range(4))
-).filter(lambda t: t.total > 0)
+tables = st.builds(PairedTable, *(st.integers(min_value=0, max_value=30) for _ in range(4))).filter(
+    lambda t: t.total > 0
+)
 
 
 @settings(max_examples=60, deadline=None)
