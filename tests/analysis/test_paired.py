@@ -55,7 +55,8 @@ def test_paired_difference_is_later_minus_earlier():
     b = np.array([1, 1, 1, 1, 1, 0, 0, 1], dtype=bool)
     result = paired_difference(success_a=a, success_b=b)
     assert result.table == PairedTable(n11=3, n12=3, n21=1, n22=1)
-    assert result.proportion_a == 0.5 and result.proportion_b == 0.75
+    assert result.proportion_a == 0.5
+    assert result.proportion_b == 0.75
     assert result.estimate == pytest.approx(0.25)
     assert result.ci[0] < result.estimate < result.ci[1]
     swapped = paired_difference(success_a=b, success_b=a)

@@ -13,7 +13,7 @@ from tests.analysis.conftest import asah_frame
 def _curves(a: str, b: str):
     asah = asah_frame()
     truth = (asah["outcome"] == "Poor").astype(int).to_numpy()
-    return dict(truth_1=truth, scores_1=asah[a], truth_2=truth, scores_2=asah[b])
+    return {"truth_1": truth, "scores_1": asah[a], "truth_2": truth, "scores_2": asah[b]}
 
 
 @pytest.mark.parametrize(
@@ -72,11 +72,14 @@ def test_different_cohort_sizes_and_identical_curves():
     result = delong_unpaired_test(
         truth_1=truth_1, scores_1=scores_1, truth_2=truth_2, scores_2=scores_2
     )
-    assert 0.0 <= result.p <= 1.0 and result.df > 0
+    assert 0.0 <= result.p <= 1.0
+    assert result.df > 0
     same = delong_unpaired_test(
         truth_1=truth_1, scores_1=scores_1, truth_2=truth_1, scores_2=scores_1
     )
-    assert same.diff == 0.0 and same.statistic == 0.0 and same.p == pytest.approx(1.0)
+    assert same.diff == 0.0
+    assert same.statistic == 0.0
+    assert same.p == pytest.approx(1.0)
 
 
 def test_perfect_separation_gives_undefined_test():
@@ -84,4 +87,5 @@ def test_perfect_separation_gives_undefined_test():
     result = delong_unpaired_test(
         truth_1=truth, scores_1=[3, 4, 1, 2], truth_2=truth, scores_2=[5, 6, 1, 2]
     )
-    assert result.diff == 0.0 and np.isnan(result.p)
+    assert result.diff == 0.0
+    assert np.isnan(result.p)
