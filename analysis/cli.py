@@ -1,7 +1,8 @@
 """Command line: analyse a reads CSV and write results.json, CSV tables and figures.
 
 ``python -m analysis --reads FILE.csv --out DIR [--covariance delong|jackknife]
-[--fom auc|sensitivity|specificity]``. Bad input prints one clear message on stderr and exits 2.
+[--fom auc|sensitivity|specificity] [--paired-ci newcombe|tango|agresti_min] [--ai FILE.csv
+[--ai-threshold 0.5]]``; optional reads columns ``time`` and ``seniority``. Bad input prints one clear message on stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.extended import extended_json, extras_from_frames
 from analysis.mrmc import Covariance, Fom
+from analysis.paired import PairedMethod
 from analysis.reads import ReadsData, reads_from_frame
-from analysis.serialize import dump_json
+from analysis.serialize import dump_json, jsonable
 from analysis.study import StudyResults, analyse_study, mrmc_frames
 
 EXIT_INPUT_ERROR = 2
@@ -113,11 +116,26 @@ def write_figures(*, data: ReadsData, results: StudyResults, out: Path) -> list[
 
 
 def run(
-    *, reads: Path, out: Path, covariance: Covariance, fom: Fom, figures: bool = True
+    *,
+    reads: Path,
+    out: Path,
+    covariance: Covariance,
+    fom: Fom,
+    figures: bool = True,
+    ai: Path | None = None,
+    ai_threshold: float = 0.5,
+    paired_method: PairedMethod = "newcombe",
 ) -> dict[str, Any]:
     """Analyse ``reads`` and write everything under ``out``; returns the results.json content."""
-    data = reads_from_frame(read_reads_csv(reads))
-    results = analyse_study(data=data, covariance=covariance, fom=fom)
+    frame = read_reads_csv(reads)
+    data = reads_from_frame(frame)
+    results = analyse_study(data=data, covariance=covariance, fom=fom, paired_method=paired_method)
+    extras = extras_from_frames(
+        data=data, reads=frame, ai=read_reads_csv(ai) if ai is not None else None
+    )
+    blocks, extra_notes = extended_json(
+        data=data, extras=extras, threshold=ai_threshold, covariance=covariance, fom=fom
+    )
     out.mkdir(parents=True, exist_ok=True)
     results.readers.to_csv(out / "readers.csv", index=False)
     results.comparisons.to_csv(out / "comparisons.csv", index=False)
@@ -126,6 +144,8 @@ def run(
         tests.to_csv(out / "mrmc.csv", index=False)
         components.to_csv(out / "mrmc_variance_components.csv", index=False)
     payload = results.as_json()
+    payload.update(jsonable(blocks))
+    payload["notes"] = payload["notes"] + extra_notes
     payload["figures"] = (
         [p.name for p in write_figures(data=data, results=results, out=out)] if figures else []
     )
@@ -180,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--covariance", choices=("delong", "jackknife"), default="delong")
     parser.add_argument("--fom", choices=("auc", "sensitivity", "specificity"), default="auc")
+    parser.add_argument(
+        "--paired-ci",
+        choices=("newcombe", "tango", "agresti_min"),
+        default="newcombe",
+        help="interval for the paired change of sensitivity and specificity",
+    )
+    parser.add_argument(
+        "--ai", type=Path, default=None, help="CSV: case, probability (the AI's output per case)"
+    )
+    parser.add_argument(
+        "--ai-threshold", type=float, default=0.5, help="AI call: probability > threshold"
+    )
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG/SVG figures")
     return parser
 
@@ -194,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             covariance=cast(Covariance, args.covariance),
             fom=cast(Fom, args.fom),
             figures=not args.no_figures,
+            ai=args.ai,
+            ai_threshold=args.ai_threshold,
+            paired_method=cast(PairedMethod, args.paired_ci),
         )
     except AnalysisInputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

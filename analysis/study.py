@@ -23,6 +23,7 @@ from analysis.metrics import (
     metrics_row,
 )
 from analysis.mrmc import Analysis, Covariance, Fom, MrmcResult, mrmc
+from analysis.paired import PAIRED_METHODS, PairedMethod, paired_difference
 from analysis.reads import ReadsData
 from analysis.roc import DelongComponents, delong_components, normal_ci, paired_from_components
 from analysis.serialize import jsonable
@@ -38,6 +39,10 @@ METHODS = {
         "else chi-square with continuity correction"
     ),
     "kappa_se": "Fleiss, Cohen & Everitt 1969",
+    "delta_proportion": (
+        "delta_x = x_b - x_a (later - earlier); CI per delta_x_method (analysis.paired); "
+        "p: McNemar mid-p (Fagerland et al. 2013)"
+    ),
     "mrmc": "Obuchowski-Rockette, Hillis 2007 denominator df; pairwise diff = a - b",
 }
 
@@ -174,7 +179,11 @@ def _reader_rows(
 
 
 def _comparison_rows(
-    *, data: ReadsData, components: DelongComponents, level: float
+    *,
+    data: ReadsData,
+    components: DelongComponents,
+    level: float,
+    paired_method: PairedMethod = "newcombe",
 ) -> list[dict[str, Any]]:
     """A row per pair of modalities and reader: paired DeLong, and McNemar on the calls."""
     t, r, _ = data.scores.shape
@@ -208,13 +217,25 @@ def _comparison_rows(
                     row[f"{name}_diff"] = float(right_a.mean() - right_b.mean())
                     row[f"{name}_p"] = mc.p
                     row[f"{name}_test"] = mc.method
+                    delta = paired_difference(
+                        success_a=right_a, success_b=right_b, method=paired_method, level=level
+                    )
+                    row[f"delta_{name}"] = delta.estimate
+                    row[f"delta_{name}_ci_low"], row[f"delta_{name}_ci_high"] = delta.ci
+                    row[f"delta_{name}_p"] = delta.p
+                    row[f"delta_{name}_method"] = PAIRED_METHODS[paired_method]
             comparison_rows.append(row)
 
     return comparison_rows
 
 
 def analyse_study(
-    *, data: ReadsData, covariance: Covariance = "delong", fom: Fom = "auc", level: float = 0.95
+    *,
+    data: ReadsData,
+    covariance: Covariance = "delong",
+    fom: Fom = "auc",
+    level: float = 0.95,
+    paired_method: PairedMethod = "newcombe",
 ) -> StudyResults:
     """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis."""
     t, r, c = data.scores.shape
@@ -223,7 +244,9 @@ def analyse_study(
         raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
     components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
     reader_rows = _reader_rows(data=data, components=components, level=level)
-    comparison_rows = _comparison_rows(data=data, components=components, level=level)
+    comparison_rows = _comparison_rows(
+        data=data, components=components, level=level, paired_method=paired_method
+    )
 
     notes: list[str] = []
     result = None

@@ -105,6 +105,11 @@ class CasesNeededOutput(serializers.Serializer):
     cases = serializers.IntegerField(
         allow_null=True, help_text="null: more than 10,000 cases would still fall short."
     )
+    suggestion = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="When cases is null: the ΔAUC, or the number of readers, that would reach it.",
+    )
     power = serializers.FloatField()
 
 

@@ -9,7 +9,7 @@ from scipy import stats
 
 from analysis.errors import AnalysisInputError
 from analysis.mrmc import VarianceComponents, mrmc
-from analysis.power import cases_for_power, or_power, power_grid
+from analysis.power import PowerAnalysis, cases_for_power, or_power, power_grid
 from analysis.reads import reads_from_frame
 from tests.analysis.conftest import vandyke_reads
 
@@ -150,3 +150,72 @@ def test_power_grid_has_one_row_per_reader_and_case_count():
 def test_power_refuses_a_single_reader():
     with pytest.raises(AnalysisInputError, match="two readers"):
         or_power(components=PILOT, pilot_cases=114, readers=1, cases=100, effect=0.05)
+
+
+def _vandyke_jackknife_pilot() -> VarianceComponents:
+    data = reads_from_frame(vandyke_reads())
+    return mrmc(
+        truth=data.truth,
+        ratings=data.scores,
+        modalities=data.modalities,
+        readers=data.readers,
+        covariance="jackknife",
+    ).var_components
+
+
+@pytest.mark.parametrize(
+    ("analysis", "cases", "expected"),
+    [
+        # github:dpc10ster/RJafroc tests/testthat/test-SsSampleSizeRoc.R: SsPowerGivenJK(dataset02,
+        # FOM = "Wilcoxon", method = "OR", effectSize = -0.043800322, J = 10, K = 131,
+        # analysisOption = "FRRC") gives 0.80091813; K = 53, "RRFC" gives 0.80496663.
+        ("frrc", 131, 0.80091813),
+        ("rrfc", 53, 0.80496663),
+    ],
+)
+def test_frrc_and_rrfc_power_match_rjafroc_on_van_dyke(analysis, cases, expected):
+    result = or_power(
+        components=_vandyke_jackknife_pilot(),
+        pilot_cases=114,
+        readers=10,
+        cases=cases,
+        effect=-0.043800322,
+        analysis=analysis,
+    )
+    assert result.power == pytest.approx(expected, abs=1e-7)
+
+
+def test_fixed_readers_are_at_least_as_powerful_and_ignore_reader_variance():
+    def power(components: VarianceComponents, analysis: PowerAnalysis) -> float:
+        return or_power(
+            components=components,
+            pilot_cases=114,
+            readers=5,
+            cases=200,
+            effect=0.05,
+            analysis=analysis,
+        ).power
+
+    frrc = power(PILOT, "frrc")
+    assert frrc >= power(PILOT, "rrrc")
+    noisier = VarianceComponents(**{**PILOT.__dict__, "var_tr": 0.01})
+    assert power(noisier, "frrc") == pytest.approx(frrc)
+
+
+def test_short_plan_says_what_would_reach_the_target():
+    noisy = VarianceComponents(
+        var_r=0.01, var_tr=0.01, cov1=0.0003, cov2=0.0003, cov3=0.0002, var_error=0.0008
+    )
+    table = cases_for_power(
+        components=noisy, pilot_cases=100, readers=[5], effect=0.02, max_cases=2000
+    )
+    text = table["suggestion"].iloc[0]
+    assert text.startswith("2,000 cases give power")
+    effect = float(text.split("ΔAUC of ")[1].split(" ")[0])
+
+    def power(e: float) -> float:
+        return or_power(components=noisy, pilot_cases=100, readers=5, cases=2000, effect=e).power
+
+    assert power(effect) >= 0.8 - 1e-3
+    assert power(effect - 0.002) < 0.8
+    assert "not even 100 readers" in text
