@@ -22,6 +22,7 @@ recreated on every run. Every request goes to 127.0.0.1 only; every loop is boun
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -117,7 +118,9 @@ def reader_run(
         rounds = json.loads(browser.request("/api/reading/rounds/")[1])
         _, body, _ = browser.request(f"/api/reading/rounds/{rounds[0]['round_id']}/start/", body={})
         session = json.loads(body)["id"]
-        ready.wait(timeout=1800)
+        # Another reader failing to start breaks the barrier: read anyway.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait(timeout=1800)
         if think is not None:  # spread the first cases over one think time, as people arrive
             time.sleep(rng.uniform(0, think[1]))
         _, body, _ = browser.request(f"/api/reading/sessions/{session}/current/")
@@ -196,7 +199,9 @@ def phase(
     for thread in threads:
         thread.start()
         time.sleep(0.01)  # logins are slow by design (password hashing): do not storm them
-    ready.wait(timeout=1800)
+    # A reader that failed before reading breaks the barrier: the others go on; it is reported.
+    with contextlib.suppress(threading.BrokenBarrierError):
+        ready.wait(timeout=1800)
     began = time.perf_counter()
     if seconds is not None:
         deadline.at = time.monotonic() + seconds
