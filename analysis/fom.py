@@ -4,7 +4,10 @@ The empirical AUC, sensitivity and specificity, as per-case contributions from w
 DeLong covariance and the exact leave-one-case-out jackknife follow in closed form. For
 sensitivity and specificity the "DeLong" covariance is the covariance of proportions — the
 sample covariance of the 0/1 calls over the positive (resp. negative) cases divided by their
-number — which is what DeLong's method reduces to for a U-statistic of degree one;.
+number — which is what DeLong's method reduces to for a U-statistic of degree one; the
+jackknife of a binary figure of merit runs over the cases it is computed from only (diseased
+cases for sensitivity, non-diseased for specificity), as MRMCaov does (it subsets the data by
+truth before jackknifing ``binary_sens``/``binary_spec``).
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ def fom_covariance(*, components: FomComponents, method: Covariance) -> FloatArr
     proportions. ``jackknife``: (c − 1)/c · Σ (θ₍ₖ₎ − θ̄)(θ₍ₖ₎ − θ̄)ᵀ over the c leave-one-case-out
     estimates (Efron 1982), which for these FOMs follow exactly from the per-case contributions:
     dropping positive i gives (m·θ − P_i)/(m − 1), dropping negative j gives (n·θ − N_j)/(n − 1).
+    The c cases are those the FOM is computed from: all of them for the AUC, the m positives
+    for sensitivity, the n negatives for specificity (MRMCaov's ``binary_sens``/``binary_spec``).
     """
     pos, neg, fom = components.positive, components.negative, components.fom
     m, n = pos.shape[1], neg.shape[1]
@@ -93,10 +98,12 @@ def fom_covariance(*, components: FomComponents, method: Covariance) -> FloatArr
         s10 = np.atleast_2d(np.cov(pos)) if components.informative[0] else zero
         s01 = np.atleast_2d(np.cov(neg)) if components.informative[1] else zero
         return np.asarray(s10 / m + s01 / n, dtype=np.float64)
-    # A class of one case is never informative here, and dropping it leaves the FOM unchanged.
-    drop_pos = (m * fom[:, None] - pos) / (m - 1) if m > 1 else np.repeat(fom[:, None], m, 1)
-    drop_neg = (n * fom[:, None] - neg) / (n - 1) if n > 1 else np.repeat(fom[:, None], n, 1)
-    pseudo = np.concatenate([drop_pos, drop_neg], axis=1)
+    blocks = []
+    if components.informative[0]:
+        blocks.append((m * fom[:, None] - pos) / (m - 1))
+    if components.informative[1]:
+        blocks.append((n * fom[:, None] - neg) / (n - 1))
+    pseudo = np.concatenate(blocks, axis=1)
     c = pseudo.shape[1]
     centred = pseudo - pseudo.mean(axis=1, keepdims=True)
     return np.asarray((c - 1) / c * centred @ centred.T, dtype=np.float64)

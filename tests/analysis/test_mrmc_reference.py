@@ -106,3 +106,54 @@ def test_federica_global_tests(federica):
     three_four = federica.rrrc.pairs[7]
     assert (three_four.modality_a, three_four.modality_b) == ("T3", "T4")
     assert three_four.ci == pytest.approx((-0.07566, -0.00582), abs=5e-6)
+
+
+def test_binary_sensitivity_jackknife_matches_mrmcaov_on_van_dyke():
+    # MRMCaov's manual, github:brian-j-smith/MRMCaov docs/jss/MRMCaov.tex (binary_sens of
+    # rating >= 3 on VanDyke, jackknife): Error 0.0023681257, Cov1 0.0009943883,
+    # Cov2 0.0010145903, Cov3 0.0006604938; F 6.689493, df2 15.71732, p 0.02008822;
+    # 1 − 2: −0.09777778, CI (−0.1780371, −0.0175185).
+    from tests.analysis.conftest import vandyke_reads
+
+    data = reads_from_frame(vandyke_reads())
+    result = mrmc(
+        truth=data.truth,
+        ratings=(data.scores >= 3).astype(float),
+        modalities=data.modalities,
+        readers=data.readers,
+        covariance="jackknife",
+        fom="sensitivity",
+    )
+    vc = result.var_components
+    assert (vc.var_error, vc.cov1, vc.cov2, vc.cov3) == pytest.approx(
+        (0.0023681257, 0.0009943883, 0.0010145903, 0.0006604938), rel=1e-7
+    )
+    assert result.rrrc.test.statistic == pytest.approx(6.689493, rel=1e-6)
+    assert result.rrrc.test.df2 == pytest.approx(15.71732, rel=1e-6)
+    assert result.rrrc.test.p == pytest.approx(0.02008822, rel=1e-6)
+    assert abs(result.rrrc.pairs[0].diff) == pytest.approx(0.09777778, rel=1e-6)
+    low, high = sorted(abs(x) for x in result.rrrc.pairs[0].ci)
+    assert (low, high) == pytest.approx((0.0175185, 0.1780371), rel=1e-6)
+
+
+def test_binary_jackknife_ignores_the_other_class():
+    # Specificity is computed from the negatives only: adding positive cases (whatever their
+    # calls) must not change its jackknife covariance.
+    import numpy as np
+
+    from analysis.fom import fom_components, fom_covariance
+
+    calls = np.array([[0, 0, 1, 0, 1, 0, 0, 1], [0, 1, 1, 0, 0, 0, 1, 1]], dtype=float)
+    truth = np.zeros(8, dtype=bool)
+    truth[:2] = True
+    more = np.concatenate([truth, np.ones(20, dtype=bool)])
+    more_calls = np.concatenate([calls, np.ones((2, 20))], axis=1)
+    small = fom_covariance(
+        components=fom_components(truth=truth, ratings=calls, fom="specificity"),
+        method="jackknife",
+    )
+    large = fom_covariance(
+        components=fom_components(truth=more, ratings=more_calls, fom="specificity"),
+        method="jackknife",
+    )
+    np.testing.assert_allclose(small, large, rtol=1e-12)
