@@ -1,7 +1,8 @@
 """Command line: analyse a reads CSV and write results.json, CSV tables and figures.
 
 ``python -m analysis --reads FILE.csv --out DIR [--covariance delong|jackknife]
-[--fom auc|sensitivity|specificity]``. Bad input prints one clear message on stderr and exits 2.
+[--fom auc|sensitivity|specificity] [--order A,B]``. Differences are later − earlier, by
+``--order`` or else by the modalities' order of first appearance in the file. Bad input prints one clear message on stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.export_reads import prepare_reads
 from analysis.mrmc import Covariance, Fom
 from analysis.reads import ReadsData, reads_from_frame
 from analysis.serialize import dump_json
@@ -53,10 +56,9 @@ def write_figures(*, data: ReadsData, results: StudyResults, out: Path) -> list[
         diff = table["diff"].to_numpy(dtype=float)
         low = table["ci_low"].to_numpy(dtype=float)
         high = table["ci_high"].to_numpy(dtype=float)
-        # Plotted as the change from the earlier to the later modality (b − a), so that an
-        # improvement with assistance points right.
+        # diff is later − earlier (b − a), so an improvement with assistance points right.
         rows = [
-            charts.ForestRow(label=f"{reader}: {b} − {a}", estimate=-d, ci=(-h, -lo))
+            charts.ForestRow(label=f"{reader}: {b} − {a}", estimate=d, ci=(lo, h))
             for reader, a, b, d, lo, h in zip(
                 table["reader"],
                 table["modality_a"],
@@ -113,10 +115,20 @@ def write_figures(*, data: ReadsData, results: StudyResults, out: Path) -> list[
 
 
 def run(
-    *, reads: Path, out: Path, covariance: Covariance, fom: Fom, figures: bool = True
+    *,
+    reads: Path,
+    out: Path,
+    covariance: Covariance,
+    fom: Fom,
+    figures: bool = True,
+    order: list[str] | None = None,
 ) -> dict[str, Any]:
     """Analyse ``reads`` and write everything under ``out``; returns the results.json content."""
-    data = reads_from_frame(read_reads_csv(reads))
+    prepared = prepare_reads(read_reads_csv(reads))
+    data = reads_from_frame(prepared.frame, order=order or prepared.order)
+    if order is None and prepared.order is not None:
+        data = replace(data, modality_order="round column of the reads export")
+    data = replace(data, notes=(*prepared.notes, *data.notes))
     results = analyse_study(data=data, covariance=covariance, fom=fom)
     out.mkdir(parents=True, exist_ok=True)
     results.readers.to_csv(out / "readers.csv", index=False)
@@ -139,7 +151,12 @@ def _num(value: Any, digits: int = 4) -> str:
 
 
 def _summary(payload: dict[str, Any]) -> str:
+    source = payload["input"]["modality_order"]
     lines = [
+        f"modality order ({source}): {', '.join(payload['input']['modalities'])}; "
+        "differences are later - earlier"
+    ]
+    lines += [
         f"reader {row['reader']} modality {row['modality']}: AUC {_num(row['auc'])} "
         f"(SE {_num(row['auc_se'])}, 95% CI {_num(row['auc_ci'][0])} to {_num(row['auc_ci'][1])})"
         for row in payload["readers"]
@@ -173,13 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--reads",
         type=Path,
         required=True,
-        help="CSV: reader, modality, case, truth, score[, decision]",
+        help="CSV: reader, modality, case, truth, score[, decision]; or the web app's reads "
+        "export as downloaded",
     )
     parser.add_argument(
         "--out", type=Path, required=True, help="output folder (created if missing)"
     )
     parser.add_argument("--covariance", choices=("delong", "jackknife"), default="delong")
     parser.add_argument("--fom", choices=("auc", "sensitivity", "specificity"), default="auc")
+    parser.add_argument(
+        "--order",
+        help="modalities earlier first, comma-separated (default: order of first appearance); "
+        "every difference is later - earlier",
+    )
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG/SVG figures")
     return parser
 
@@ -194,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             covariance=cast(Covariance, args.covariance),
             fom=cast(Fom, args.fom),
             figures=not args.no_figures,
+            order=[m.strip() for m in args.order.split(",")] if args.order else None,
         )
     except AnalysisInputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

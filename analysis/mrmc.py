@@ -69,7 +69,8 @@ class Interval:
 
 @dataclass(frozen=True)
 class PairTest:
-    """``diff = fom(modality_a) − fom(modality_b)`` with its test (t, or z when df is None)."""
+    """``diff = fom(modality_b) − fom(modality_a)``, later − earlier (modality_a comes first in
+    study order), with its test (t, or z when df is None)."""
 
     modality_a: str
     modality_b: str
@@ -163,14 +164,15 @@ def or_analysis(
 ) -> MrmcResult:
     """Obuchowski–Rockette analysis of a (modalities × readers) FOM matrix and its covariance.
 
-    Sources: Obuchowski & Rockette 1995 (Commun. Stat. Simul. 24:285); denominator df of
-    Hillis 2007 (Stat. Med. 26:596), ddf = [MS(T×R) + r·max(Cov2 − Cov3, 0)]² /
-    {MS(T×R)²/[(t − 1)(r − 1)]}; FRRC, RRFC and single-modality intervals as in Hillis,
-    Berbaum & Metz 2008 (Acad. Radiol. 15:647) and RJafroc/MRMCaov. Pairwise differences with
-    more than two modalities use the overall error term, as those packages do.
+        Sources: Obuchowski & Rockette 1995 (Commun. Stat. Simul. 24:285); denominator df of
+        Hillis 2007 (Stat. Med. 26:596), ddf = [MS(T×R) + r·max(Cov2 − Cov3, 0)]² /
+        {MS(T×R)²/[(t − 1)(r − 1)]}; FRRC, RRFC and single-modality intervals as in Hillis,
+        Berbaum & Metz 2008 (Acad. Radiol. 15:647) and RJafroc/MRMCaov. Pairwise differences with
+        more than two modalities use the overall error term, as those packages do. ``modalities`` are
+    in study order and every difference is later − earlier (the printouts' "1 − 2" negated).
 
-    Long because it follows the published formulas step by step; split, they would be harder to
-    check against the sources.
+        Long because it follows the published formulas step by step; split, they would be harder to
+        check against the sources.
     """
     t, r = fom.shape
     if t < 2:
@@ -235,7 +237,7 @@ def or_analysis(
             _pair(
                 modalities[a],
                 modalities[b],
-                float(modality_mean[a] - modality_mean[b]),
+                float(modality_mean[b] - modality_mean[a]),
                 se,
                 df,
                 level,
@@ -276,7 +278,7 @@ def or_analysis(
         variance = 2.0 * (var_j - cov1_j)
         se = float(np.sqrt(variance)) if variance > 1e-15 else float("nan")
         reader_differences[reader] = [
-            _pair(modalities[a], modalities[b], float(fom[a, j] - fom[b, j]), se, None, level)
+            _pair(modalities[a], modalities[b], float(fom[b, j] - fom[a, j]), se, None, level)
             for a, b in pairs
         ]
 

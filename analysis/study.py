@@ -31,14 +31,19 @@ METHODS = {
     "auc": "empirical (Mann-Whitney) AUC, ties count one half",
     "auc_se": "DeLong et al. 1988, Sun & Xu 2014 algorithm",
     "auc_ci": "normal (Wald) interval on the DeLong SE, clipped to [0, 1] (pROC)",
-    "comparison": "paired DeLong test, two-sided; diff = modality_a - modality_b",
+    "comparison": (
+        "paired DeLong test, two-sided; diff = modality_b - modality_a (later - earlier)"
+    ),
     "proportion_ci": f"{CI_METHOD} score interval",
     "mcnemar": (
         f"exact binomial when discordant pairs < {MCNEMAR_EXACT_BELOW}, "
         "else chi-square with continuity correction"
     ),
     "kappa_se": "Fleiss, Cohen & Everitt 1969",
-    "mrmc": "Obuchowski-Rockette, Hillis 2007 denominator df; pairwise diff = a - b",
+    "mrmc": (
+        "Obuchowski-Rockette, Hillis 2007 denominator df and max(Cov2 - Cov3, 0) constraints; "
+        "pairwise diff = modality_b - modality_a (later - earlier)"
+    ),
 }
 
 
@@ -58,6 +63,8 @@ class StudyResults:
                 "input": {
                     "readers": self.data.readers,
                     "modalities": self.data.modalities,
+                    "modality_order": self.data.modality_order,
+                    "direction": "later - earlier (modality_b - modality_a)",
                     "cases": len(self.data.cases),
                     "positive": self.data.n_positive,
                     "negative": self.data.n_negative,
@@ -182,15 +189,16 @@ def _comparison_rows(
     comparison_rows: list[dict[str, Any]] = []
     for a, b in combinations(range(t), 2):
         for j, reader in enumerate(data.readers):
+            # Later − earlier: the test's "a" is the later modality b.
             test = paired_from_components(
-                components=components, index_a=a * r + j, index_b=b * r + j, level=level
+                components=components, index_a=b * r + j, index_b=a * r + j, level=level
             )
             row = {
                 "reader": reader,
                 "modality_a": data.modalities[a],
                 "modality_b": data.modalities[b],
-                "auc_a": test.auc_a,
-                "auc_b": test.auc_b,
+                "auc_a": test.auc_b,
+                "auc_b": test.auc_a,
                 "diff": test.diff,
                 "se": test.se,
                 "z": test.z,
@@ -205,7 +213,7 @@ def _comparison_rows(
                     mc = mcnemar_paired(correct_before=right_a, correct_after=right_b)
                     row[f"{name}_a"] = float(right_a.mean())
                     row[f"{name}_b"] = float(right_b.mean())
-                    row[f"{name}_diff"] = float(right_a.mean() - right_b.mean())
+                    row[f"{name}_diff"] = float(right_b.mean() - right_a.mean())
                     row[f"{name}_p"] = mc.p
                     row[f"{name}_test"] = mc.method
             comparison_rows.append(row)
@@ -225,7 +233,7 @@ def analyse_study(
     reader_rows = _reader_rows(data=data, components=components, level=level)
     comparison_rows = _comparison_rows(data=data, components=components, level=level)
 
-    notes: list[str] = []
+    notes: list[str] = list(data.notes)
     result = None
     if t < 2:
         notes.append("one modality only: no comparisons and no MRMC analysis")

@@ -55,7 +55,7 @@ def test_franken_frrc_uses_the_constrained_error_term(franken):
     assert frrc.test.p == pytest.approx(0.5710, abs=5e-5)
     pair = frrc.pairs[0]
     assert pair.se == pytest.approx(0.01916, abs=5e-6)
-    assert pair.ci == pytest.approx((-0.02670, 0.04840), abs=5e-6)
+    assert pair.ci == pytest.approx((-0.04840, 0.02670), abs=5e-6)
     assert frrc.modality_fom["T1"].se == pytest.approx(0.02710939, abs=5e-9)
     assert frrc.modality_fom["T2"].ci == pytest.approx((0.78309680, 0.89069334), abs=5e-9)
 
@@ -67,7 +67,7 @@ def test_franken_rrrc_and_rrfc(franken):
         assert analysis.test.statistic == pytest.approx(4.69, abs=5e-3)
         assert analysis.test.df2 == pytest.approx(3.00, abs=5e-3)
         assert analysis.test.p == pytest.approx(0.1188, abs=5e-5)
-        assert analysis.pairs[0].ci == pytest.approx((-0.00509, 0.02680), abs=5e-6)
+        assert analysis.pairs[0].ci == pytest.approx((-0.02680, 0.00509), abs=5e-6)
     assert franken.rrrc.modality_fom["T1"].df == pytest.approx(70.12, abs=5e-3)
     assert franken.rrrc.modality_fom["T2"].ci == pytest.approx((0.79048429, 0.88330585), abs=5e-9)
     assert franken.rrfc.modality_fom["T1"].ci == pytest.approx((0.81243106, 0.88306871), abs=5e-9)
@@ -91,7 +91,7 @@ def test_federica_per_reader_se_is_the_same_for_every_pair(federica):
     one_three = federica.reader_differences["R1"][1]
     assert (one_three.modality_a, one_three.modality_b) == ("T1", "T3")
     assert one_three.p == pytest.approx(0.0030, abs=5e-5)
-    assert one_three.ci == pytest.approx((0.03094, 0.15166), abs=5e-6)
+    assert one_three.ci == pytest.approx((-0.15166, -0.03094), abs=5e-6)
 
 
 def test_federica_global_tests(federica):
@@ -105,7 +105,7 @@ def test_federica_global_tests(federica):
     assert federica.rrfc.test.p == pytest.approx(0.0253, abs=5e-5)
     three_four = federica.rrrc.pairs[7]
     assert (three_four.modality_a, three_four.modality_b) == ("T3", "T4")
-    assert three_four.ci == pytest.approx((-0.07566, -0.00582), abs=5e-6)
+    assert three_four.ci == pytest.approx((0.00582, 0.07566), abs=5e-6)
 
 
 def test_binary_sensitivity_jackknife_matches_mrmcaov_on_van_dyke():
@@ -131,9 +131,8 @@ def test_binary_sensitivity_jackknife_matches_mrmcaov_on_van_dyke():
     assert result.rrrc.test.statistic == pytest.approx(6.689493, rel=1e-6)
     assert result.rrrc.test.df2 == pytest.approx(15.71732, rel=1e-6)
     assert result.rrrc.test.p == pytest.approx(0.02008822, rel=1e-6)
-    assert abs(result.rrrc.pairs[0].diff) == pytest.approx(0.09777778, rel=1e-6)
-    low, high = sorted(abs(x) for x in result.rrrc.pairs[0].ci)
-    assert (low, high) == pytest.approx((0.0175185, 0.1780371), rel=1e-6)
+    assert result.rrrc.pairs[0].diff == pytest.approx(0.09777778, rel=1e-6)
+    assert result.rrrc.pairs[0].ci == pytest.approx((0.0175185, 0.1780371), rel=1e-6)
 
 
 def test_binary_jackknife_ignores_the_other_class():
@@ -157,3 +156,43 @@ def test_binary_jackknife_ignores_the_other_class():
         method="jackknife",
     )
     np.testing.assert_allclose(small, large, rtol=1e-12)
+
+
+def test_cli_matches_the_franken_printout(run_cli):
+    # Franken1.txt (jackknife): RRRC F 4.69, df 1/3.00, p 0.1188, CI (−0.00509, 0.02680);
+    # FRRC X2 0.32101, p 0.5710, CI (−0.02670, 0.04840); RRFC F 4.69, df 1/3, p 0.1188,
+    # CI (−0.00509, 0.02680). The CLI gives T2 − T1, so the CIs are negated.
+    reads = pd.read_csv(DATA / "franken.csv", dtype=str)
+    run = run_cli(reads, "--no-figures", "--covariance", "jackknife")
+
+    assert run.status == 0, run.stderr
+    mrmc_json = run.results["mrmc"]
+    assert run.results["input"]["modalities"] == ["T1", "T2"]
+    rrrc, frrc, rrfc = mrmc_json["rrrc"], mrmc_json["frrc"], mrmc_json["rrfc"]
+    for test in (rrrc, rrfc):
+        assert test["f"] == pytest.approx(4.69, abs=5e-3)
+        assert (test["df1"], test["df2"]) == pytest.approx((1, 3.00), abs=5e-3)
+        assert test["p"] == pytest.approx(0.1188, abs=5e-5)
+        assert test["diff"] == pytest.approx(-0.01085, abs=5e-6)
+        assert test["ci"] == pytest.approx([-0.02680, 0.00509], abs=5e-6)
+    assert frrc["chi2"] == pytest.approx(0.32101, abs=5e-6)
+    assert frrc["df"] == 1
+    assert frrc["p"] == pytest.approx(0.5710, abs=5e-5)
+    assert frrc["ci"] == pytest.approx([-0.04840, 0.02670], abs=5e-6)
+    assert "order of first appearance" in run.stdout
+
+
+def test_cli_orders_modalities_by_order_not_by_label(run_cli):
+    reads = pd.read_csv(DATA / "franken.csv", dtype=str)
+    relabelled = reads.assign(modality=reads["modality"].map({"T1": "b", "T2": "a"}))
+    run = run_cli(relabelled, "--no-figures", "--covariance", "jackknife", name="first")
+    # First appearance: "b" (was T1) comes first, so the difference is a − b = T2 − T1.
+    assert run.results["input"]["modalities"] == ["b", "a"]
+    assert run.results["mrmc"]["frrc"]["diff"] == pytest.approx(-0.01085, abs=5e-6)
+    flipped = run_cli(relabelled, "--no-figures", "--order", "a,b", name="flipped")
+    assert flipped.results["mrmc"]["frrc"]["diff"] == pytest.approx(0.01085, abs=5e-6)
+    assert flipped.results["comparisons"][0]["diff"] > 0 > run.results["comparisons"][0]["diff"]
+    assert flipped.results["input"]["modality_order"] == "--order"
+    bad = run_cli(relabelled, "--no-figures", "--order", "a,c", name="bad")
+    assert bad.status == 2
+    assert "--order" in bad.stderr
