@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.errors import AnalysisInputError
 from analysis.metrics import (
     CI_METHOD,
-    MCNEMAR_EXACT_BELOW,
+    MCNEMAR_METHODS,
     binary_metrics,
     mcnemar_paired,
     metrics_row,
@@ -35,10 +35,7 @@ METHODS = {
         "paired DeLong test, two-sided; diff = modality_b - modality_a (later - earlier)"
     ),
     "proportion_ci": f"{CI_METHOD} score interval",
-    "mcnemar": (
-        f"exact binomial when discordant pairs < {MCNEMAR_EXACT_BELOW}, "
-        "else chi-square with continuity correction"
-    ),
+    "mcnemar": MCNEMAR_METHODS["mid-p"] + "; exact, asymptotic, asymptotic-cc by name",
     "kappa_se": "Fleiss, Cohen & Everitt 1969",
     "mrmc": (
         "Obuchowski-Rockette, Hillis 2007 denominator df and max(Cov2 - Cov3, 0) constraints; "
