@@ -166,9 +166,16 @@ def reads_from_frame(frame: pd.DataFrame, *, order: Sequence[str] | None = None)
     readers = sorted(data["reader"].unique(), key=natural_key)
     cases = sorted(data["case"].unique(), key=natural_key)
     case_truth = data.groupby("case")["truth"].first().reindex(cases).to_numpy() == 1.0
-    if case_truth.all() or not case_truth.any():
-        absent = "negative (truth 0)" if case_truth.all() else "positive (truth 1)"
-        raise AnalysisInputError(f"no {absent} cases: both classes are needed for ROC analysis")
+    for label, count in (
+        ("positive (truth 1)", int(case_truth.sum())),
+        ("negative (truth 0)", int((~case_truth).sum())),
+    ):
+        if count < 2:
+            raise AnalysisInputError(
+                f"{count} {label} case(s): ROC analysis needs at least two cases of each class "
+                "(with fewer, no variance can be estimated)",
+                extra={"class": label, "cases": count},
+            )
 
     present = data.groupby(["reader", "modality"]).size()
     for reader in readers:

@@ -24,7 +24,13 @@ from analysis.metrics import (
 )
 from analysis.mrmc import Analysis, Covariance, Fom, MrmcResult, mrmc
 from analysis.reads import ReadsData
-from analysis.roc import DelongComponents, delong_components, normal_ci, paired_from_components
+from analysis.roc import (
+    DelongComponents,
+    auc_notes,
+    delong_components,
+    normal_ci,
+    paired_from_components,
+)
 from analysis.serialize import jsonable
 
 METHODS = {
@@ -144,7 +150,7 @@ def mrmc_json(result: MrmcResult) -> dict[str, Any]:
 
 
 def _reader_rows(
-    *, data: ReadsData, components: DelongComponents, level: float
+    *, data: ReadsData, components: DelongComponents, level: float, notes: list[str]
 ) -> list[dict[str, Any]]:
     """A row per (modality, reader): the DeLong AUC with its CI, and the binary metrics."""
     _, r, c = data.scores.shape
@@ -157,6 +163,10 @@ def _reader_rows(
             se = float(np.sqrt(cov[k, k]))
             auc = float(components.auc[k])
             low, high = normal_ci(estimate=auc, se=se, level=level)
+            notes += [
+                f"reader {reader}, {modality}: {n}"
+                for n in auc_notes(components=components, index=k)
+            ]
             row: dict[str, Any] = {
                 "reader": reader,
                 "modality": modality,
@@ -178,7 +188,7 @@ def _reader_rows(
 
 
 def _comparison_rows(
-    *, data: ReadsData, components: DelongComponents, level: float
+    *, data: ReadsData, components: DelongComponents, level: float, notes: list[str]
 ) -> list[dict[str, Any]]:
     """A row per pair of modalities and reader: paired DeLong, and McNemar on the calls."""
     t, r, _ = data.scores.shape
@@ -190,6 +200,10 @@ def _comparison_rows(
             test = paired_from_components(
                 components=components, index_a=b * r + j, index_b=a * r + j, level=level
             )
+            notes += [
+                f"reader {reader}, {data.modalities[b]} - {data.modalities[a]}: {n}"
+                for n in test.notes
+            ]
             row = {
                 "reader": reader,
                 "modality_a": data.modalities[a],
@@ -227,10 +241,9 @@ def analyse_study(
     if fom != "auc" and data.decisions is None:
         raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
     components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
-    reader_rows = _reader_rows(data=data, components=components, level=level)
-    comparison_rows = _comparison_rows(data=data, components=components, level=level)
-
     notes: list[str] = list(data.notes)
+    reader_rows = _reader_rows(data=data, components=components, level=level, notes=notes)
+    comparison_rows = _comparison_rows(data=data, components=components, level=level, notes=notes)
     result = None
     if t < 2:
         notes.append("one modality only: no comparisons and no MRMC analysis")
@@ -248,6 +261,7 @@ def analyse_study(
             covariance=covariance,
             level=level,
         )
+        notes += _mrmc_notes(result)
     return StudyResults(
         data=data,
         readers=pd.DataFrame(reader_rows),
@@ -255,6 +269,19 @@ def analyse_study(
         mrmc=result,
         notes=notes,
     )
+
+
+def _mrmc_notes(result: MrmcResult) -> list[str]:
+    """Say which MRMC tests are undefined (a zero error term: e.g. identical modalities)."""
+    notes = []
+    for name in ("rrrc", "frrc", "rrfc"):
+        test = getattr(result, name).test
+        if not np.isfinite(test.statistic):
+            notes.append(
+                f"MRMC {name.upper()}: test undefined (error term 0 or negative: identical "
+                "modalities, or no case-sampling variance)"
+            )
+    return notes
 
 
 def mrmc_frames(result: MrmcResult) -> tuple[pd.DataFrame, pd.DataFrame]:

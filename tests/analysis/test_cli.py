@@ -184,7 +184,7 @@ BAD_INPUTS = {
         lambda r: r.assign(truth=r["truth"].replace("1", "2")),
         "'truth' must be 0 or 1",
     ),
-    "a class with no cases": (lambda r: r.assign(truth="0"), "no positive (truth 1) cases"),
+    "a class with no cases": (lambda r: r.assign(truth="0"), "0 positive (truth 1) case(s)"),
     "duplicate read": (lambda r: pd.concat([r, r.iloc[[0]]]), "more than once"),
     "blank reader": (lambda r: _bad(r, 2, "reader", " "), "'reader' is blank"),
 }
@@ -226,8 +226,7 @@ def test_cli_rejects_a_missing_or_empty_file(run_cli, tmp_path, capsys):
     assert "cannot read" in run.stderr
 
 
-def test_cli_reports_undefined_variances_as_null_not_nan(run_cli):
-    # One positive case: no case-sampling variance exists, but the fixed-case RRFC test does.
+def test_cli_rejects_a_class_of_one_case(run_cli):
     rows = [
         {"reader": r, "modality": m, "case": c, "truth": int(c == 0), "score": (c * 7 + k) % 5}
         for k, (r, m) in enumerate([("a", "1"), ("a", "2"), ("b", "1"), ("b", "2")])
@@ -236,8 +235,37 @@ def test_cli_reports_undefined_variances_as_null_not_nan(run_cli):
 
     run = run_cli(pd.DataFrame(rows), "--no-figures")
 
+    assert run.status == 2
+    assert "at least two cases of each class" in run.stderr
+
+
+def test_cli_reports_undefined_statistics_as_null_with_notes(run_cli):
+    # Identical modalities: no difference, no error term; perfect separation for reader a.
+    rows = [
+        {
+            "reader": r,
+            "modality": m,
+            "case": c,
+            "truth": int(c < 3),
+            "score": (10 + c) if r == "a" and c < 3 else (c * 7 + k) % 5,
+        }
+        for k, r in enumerate(["a", "b"])
+        for m in ("1", "2")
+        for c in range(8)
+    ]
+
+    run = run_cli(pd.DataFrame(rows), "--no-figures")
+
     assert run.status == 0, run.stderr
     results = run.results
-    assert results["readers"][0]["auc_se"] is None
+    perfect = next(row for row in results["readers"] if row["reader"] == "a")
+    assert perfect["auc"] == 1.0
+    assert perfect["auc_se"] == 0.0
     assert results["mrmc"]["rrrc"]["f"] is None
-    assert results["mrmc"]["rrfc"]["p"] is not None
+    comparison = next(row for row in results["comparisons"] if row["reader"] == "a")
+    assert (comparison["z"], comparison["p"]) == (0.0, 1.0)
+    notes = " | ".join(results["notes"])
+    assert "perfect separation" in notes
+    assert "both AUCs are 1" in notes
+    assert "identical ROC results" in notes
+    assert "MRMC RRRC: test undefined" in notes
