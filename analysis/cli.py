@@ -19,6 +19,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.export_reads import prepare_reads
+from analysis.metrics import CiMethod
 from analysis.mrmc import Covariance, Fom
 from analysis.reads import ReadsData, reads_from_frame
 from analysis.serialize import dump_json
@@ -122,6 +123,7 @@ def run(
     fom: Fom,
     figures: bool = True,
     order: list[str] | None = None,
+    ci_method: CiMethod = "wilson",
 ) -> dict[str, Any]:
     """Analyse ``reads`` and write everything under ``out``; returns the results.json content."""
     prepared = prepare_reads(read_reads_csv(reads))
@@ -129,7 +131,7 @@ def run(
     if order is None and prepared.order is not None:
         data = replace(data, modality_order="round column of the reads export")
     data = replace(data, notes=(*prepared.notes, *data.notes))
-    results = analyse_study(data=data, covariance=covariance, fom=fom)
+    results = analyse_study(data=data, covariance=covariance, fom=fom, ci_method=ci_method)
     out.mkdir(parents=True, exist_ok=True)
     results.readers.to_csv(out / "readers.csv", index=False)
     results.comparisons.to_csv(out / "comparisons.csv", index=False)
@@ -203,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="modalities earlier first, comma-separated (default: order of first appearance); "
         "every difference is later - earlier",
     )
+    parser.add_argument(
+        "--ci",
+        choices=("wilson", "wald"),
+        default="wilson",
+        help="wilson: DeLong AUC and Wilson proportion CIs (default); wald: the seed paper's "
+        "AUC +- 1.96 sqrt(AUC(1-AUC)/n) and p +- 1.96 sqrt(p(1-p)/n), not truncated",
+    )
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG/SVG figures")
     return parser
 
@@ -217,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             covariance=cast(Covariance, args.covariance),
             fom=cast(Fom, args.fom),
             figures=not args.no_figures,
+            ci_method=cast(CiMethod, args.ci),
             order=[m.strip() for m in args.order.split(",")] if args.order else None,
         )
     except AnalysisInputError as exc:

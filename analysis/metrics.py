@@ -103,12 +103,38 @@ def _as_decision(decision: ArrayLike, n: int) -> NDArray[np.bool_]:
     return values == 1.0
 
 
-def wilson_proportion(*, successes: int, total: int, level: float = 0.95) -> Proportion:
-    """Proportion with Wilson's score interval (Wilson 1927, via statsmodels ``proportion_confint``)."""
+CiMethod = Literal["wilson", "wald"]
+CI_METHODS: dict[str, str] = {
+    "wilson": "Wilson score interval (Wilson 1927)",
+    "wald": "Wald interval p ± z·√(p(1 − p)/n), not truncated (as the seed paper)",
+}
+
+
+def wilson_proportion(
+    *, successes: int, total: int, level: float = 0.95, method: CiMethod = "wilson"
+) -> Proportion:
+    """Proportion with Wilson's score interval (Wilson 1927, via statsmodels
+    ``proportion_confint``), or with ``method="wald"`` the seed paper's untruncated Wald
+    interval p ± z·√(p(1 − p)/n)."""
     if total == 0:
-        return Proportion(float("nan"), 0, 0, (float("nan"), float("nan")))
-    low, high = proportion_confint(successes, total, alpha=1.0 - level, method=CI_METHOD)
-    return Proportion(successes / total, int(successes), int(total), (float(low), float(high)))
+        return Proportion(float("nan"), 0, 0, (float("nan"), float("nan")), method)
+    if method == "wald":
+        p = successes / total
+        low, high = normal_ci(
+            estimate=p, se=float(np.sqrt(p * (1 - p) / total)), level=level, clip=False
+        )
+    elif method == "wilson":
+        low, high = proportion_confint(successes, total, alpha=1.0 - level, method="wilson")
+    else:
+        raise AnalysisInputError(f"unknown CI method '{method}' (wilson, wald)")
+    return Proportion(
+        successes / total, int(successes), int(total), (float(low), float(high)), method
+    )
+
+
+def wald_auc(*, auc: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The seed paper's AUC interval AUC ± z·√(AUC(1 − AUC)/n), n cases, not truncated."""
+    return normal_ci(estimate=auc, se=float(np.sqrt(auc * (1 - auc) / n)), level=level, clip=False)
 
 
 def confusion(*, truth: ArrayLike, decision: ArrayLike) -> ConfusionMatrix:
@@ -134,7 +160,9 @@ def kappa_against_truth(*, table: ConfusionMatrix, level: float = 0.95) -> Kappa
     kappa, se = float(result.kappa), float(result.std_kappa)
     if not np.isfinite(kappa):
         return KappaResult(float("nan"), float("nan"), (float("nan"), float("nan")))
-    return KappaResult(kappa, se, normal_ci(estimate=kappa, se=se, level=level, clip=False))
+    low, high = normal_ci(estimate=kappa, se=se, level=level, clip=False)
+    # Kappa lives in [−1, 1]: the Wald interval is truncated there.
+    return KappaResult(kappa, se, (max(low, -1.0), min(high, 1.0)))
 
 
 def binary_metrics(
@@ -143,6 +171,7 @@ def binary_metrics(
     decision: ArrayLike,
     reading_time: ArrayLike | None = None,
     level: float = 0.95,
+    ci_method: CiMethod = "wilson",
 ) -> BinaryMetrics:
     """Accuracy, sensitivity, specificity, PPV, NPV (Wilson CIs), F1, kappa, binary AUC, times.
 
@@ -156,11 +185,21 @@ def binary_metrics(
     return BinaryMetrics(
         n=n,
         confusion=table,
-        accuracy=wilson_proportion(successes=table.tp + table.tn, total=n, level=level),
-        sensitivity=wilson_proportion(successes=table.tp, total=table.tp + table.fn, level=level),
-        specificity=wilson_proportion(successes=table.tn, total=table.tn + table.fp, level=level),
-        ppv=wilson_proportion(successes=table.tp, total=table.tp + table.fp, level=level),
-        npv=wilson_proportion(successes=table.tn, total=table.tn + table.fn, level=level),
+        accuracy=wilson_proportion(
+            successes=table.tp + table.tn, total=n, level=level, method=ci_method
+        ),
+        sensitivity=wilson_proportion(
+            successes=table.tp, total=table.tp + table.fn, level=level, method=ci_method
+        ),
+        specificity=wilson_proportion(
+            successes=table.tn, total=table.tn + table.fp, level=level, method=ci_method
+        ),
+        ppv=wilson_proportion(
+            successes=table.tp, total=table.tp + table.fp, level=level, method=ci_method
+        ),
+        npv=wilson_proportion(
+            successes=table.tn, total=table.tn + table.fn, level=level, method=ci_method
+        ),
         f1=2 * table.tp / f1_den if f1_den else float("nan"),
         kappa=kappa_against_truth(table=table, level=level),
         binary_auc=auc_delong(
@@ -228,7 +267,7 @@ def metrics_row(metrics: BinaryMetrics) -> dict[str, float | int | str | None]:
         value: Proportion = getattr(metrics, name)
         row[name] = value.estimate
         row[f"{name}_ci_low"], row[f"{name}_ci_high"] = value.ci
-    row["ci_method"] = CI_METHOD
+    row["ci_method"] = metrics.accuracy.method
     row["f1"] = metrics.f1
     row["kappa"] = metrics.kappa.kappa
     row["kappa_se"] = metrics.kappa.se

@@ -16,11 +16,13 @@ import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.metrics import (
-    CI_METHOD,
+    CI_METHODS,
     MCNEMAR_METHODS,
+    CiMethod,
     binary_metrics,
     mcnemar_paired,
     metrics_row,
+    wald_auc,
 )
 from analysis.mrmc import Analysis, Covariance, Fom, MrmcResult, mrmc
 from analysis.reads import ReadsData
@@ -40,7 +42,13 @@ METHODS = {
     "comparison": (
         "paired DeLong test, two-sided; diff = modality_b - modality_a (later - earlier)"
     ),
-    "proportion_ci": f"{CI_METHOD} score interval",
+    "proportion_ci": CI_METHODS["wilson"],
+    "kappa_ci": "Wald interval on the Fleiss-Cohen-Everitt SE, truncated to [-1, 1]",
+    "comparison_ci": "Wald interval on the paired DeLong SE",
+    "mrmc_ci": (
+        "t intervals with Hillis df (RRRC, RRFC), normal intervals (FRRC), "
+        "on the OR standard errors"
+    ),
     "mcnemar": MCNEMAR_METHODS["mid-p"] + "; exact, asymptotic, asymptotic-cc by name",
     "kappa_se": "Fleiss, Cohen & Everitt 1969",
     "mrmc": (
@@ -59,6 +67,7 @@ class StudyResults:
     comparisons: pd.DataFrame
     mrmc: MrmcResult | None
     notes: list[str] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=lambda: dict(METHODS))
 
     def as_json(self) -> dict[str, Any]:
         return jsonable(
@@ -73,7 +82,7 @@ class StudyResults:
                     "negative": self.data.n_negative,
                     "decisions": self.data.decisions is not None,
                 },
-                "methods": METHODS,
+                "methods": self.methods,
                 "readers": _records_with_ci(self.readers),
                 "comparisons": _records_with_ci(self.comparisons),
                 "mrmc": mrmc_json(self.mrmc) if self.mrmc is not None else None,
@@ -150,7 +159,12 @@ def mrmc_json(result: MrmcResult) -> dict[str, Any]:
 
 
 def _reader_rows(
-    *, data: ReadsData, components: DelongComponents, level: float, notes: list[str]
+    *,
+    data: ReadsData,
+    components: DelongComponents,
+    level: float,
+    notes: list[str],
+    ci_method: CiMethod = "wilson",
 ) -> list[dict[str, Any]]:
     """A row per (modality, reader): the DeLong AUC with its CI, and the binary metrics."""
     _, r, c = data.scores.shape
@@ -162,7 +176,11 @@ def _reader_rows(
             k = i * r + j
             se = float(np.sqrt(cov[k, k]))
             auc = float(components.auc[k])
-            low, high = normal_ci(estimate=auc, se=se, level=level)
+            low, high = (
+                wald_auc(auc=auc, n=c, level=level)
+                if ci_method == "wald"
+                else normal_ci(estimate=auc, se=se, level=level)
+            )
             notes += [
                 f"reader {reader}, {modality}: {n}"
                 for n in auc_notes(components=components, index=k)
@@ -179,7 +197,12 @@ def _reader_rows(
             if data.decisions is not None:
                 row.update(
                     metrics_row(
-                        binary_metrics(truth=truth, decision=data.decisions[i, j], level=level)
+                        binary_metrics(
+                            truth=truth,
+                            decision=data.decisions[i, j],
+                            level=level,
+                            ci_method=ci_method,
+                        )
                     )
                 )
             reader_rows.append(row)
@@ -233,16 +256,38 @@ def _comparison_rows(
 
 
 def analyse_study(
-    *, data: ReadsData, covariance: Covariance = "delong", fom: Fom = "auc", level: float = 0.95
+    *,
+    data: ReadsData,
+    covariance: Covariance = "delong",
+    fom: Fom = "auc",
+    level: float = 0.95,
+    ci_method: CiMethod = "wilson",
 ) -> StudyResults:
-    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis."""
+    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis.
+
+    ``ci_method="wald"`` gives the seed paper's intervals: AUC ± z·√(AUC(1 − AUC)/n) and
+    p ± z·√(p(1 − p)/n), not truncated; the default is DeLong (AUC) and Wilson (proportions).
+    """
     t, r, c = data.scores.shape
     truth = data.truth
     if fom != "auc" and data.decisions is None:
         raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
     components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
     notes: list[str] = list(data.notes)
-    reader_rows = _reader_rows(data=data, components=components, level=level, notes=notes)
+    reader_rows = _reader_rows(
+        data=data, components=components, level=level, notes=notes, ci_method=ci_method
+    )
+    methods = dict(METHODS)
+    if ci_method == "wald":
+        methods["auc_ci"] = "Wald interval AUC +- z*sqrt(AUC(1 - AUC)/n), not truncated (seed)"
+        methods["proportion_ci"] = CI_METHODS["wald"]
+    if covariance != "delong" and (t >= 2 or r < 2):
+        notes.append(
+            f"--covariance {covariance} applies to the MRMC analysis (its per-reader FRRC "
+            "differences included); the per-reader comparisons table uses the paired DeLong "
+            "test, which needs no resampling"
+            + ("; with one reader there is no MRMC analysis" if r < 2 else "")
+        )
     comparison_rows = _comparison_rows(data=data, components=components, level=level, notes=notes)
     result = None
     if t < 2:
@@ -268,6 +313,7 @@ def analyse_study(
         comparisons=pd.DataFrame(comparison_rows),
         mrmc=result,
         notes=notes,
+        methods=methods,
     )
 
 

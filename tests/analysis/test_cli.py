@@ -269,3 +269,19 @@ def test_cli_reports_undefined_statistics_as_null_with_notes(run_cli):
     assert "both AUCs are 1" in notes
     assert "identical ROC results" in notes
     assert "MRMC RRRC: test undefined" in notes
+
+
+def test_cli_states_ci_methods_and_covariance_scope(run_cli):
+    reads = vandyke_reads()
+    run = run_cli(reads, "--no-figures", "--ci", "wald", "--covariance", "jackknife")
+
+    assert run.status == 0, run.stderr
+    methods = run.results["methods"]
+    assert "AUC(1 - AUC)/n" in methods["auc_ci"]
+    assert "Wald" in methods["proportion_ci"]
+    assert {"kappa_ci", "comparison_ci", "mrmc_ci"} <= set(methods)
+    assert any("--covariance jackknife" in note for note in run.results["notes"])
+    row = run.results["readers"][0]
+    n = row["n_cases"]
+    half = 1.959963984540054 * (row["auc"] * (1 - row["auc"]) / n) ** 0.5
+    assert row["auc_ci"] == pytest.approx([row["auc"] - half, row["auc"] + half], abs=1e-12)

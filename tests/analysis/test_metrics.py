@@ -246,3 +246,25 @@ def test_reader_metrics_frame_and_seniority_means():
     )
     with pytest.raises(AnalysisInputError, match="no seniority"):
         seniority_means(metrics=frame, seniority={"C": "senior"})
+
+
+def test_kappa_ci_is_truncated_to_minus_one_one():
+    from analysis.metrics import ConfusionMatrix, kappa_against_truth
+
+    result = kappa_against_truth(table=ConfusionMatrix(tp=9, fn=1, fp=0, tn=5))
+    assert result.ci[1] <= 1.0
+    assert result.ci[0] >= -1.0
+    assert result.kappa + 1.96 * result.se > 1.0  # the raw Wald bound would exceed 1
+
+
+def test_wald_intervals_follow_the_seed_paper_and_are_not_truncated():
+    from analysis.metrics import wald_auc, wilson_proportion
+
+    p = wilson_proportion(successes=19, total=20, method="wald")
+    half = 1.959963984540054 * np.sqrt(0.95 * 0.05 / 20)
+    assert p.ci == pytest.approx((0.95 - half, 0.95 + half), abs=1e-12)
+    assert p.ci[1] > 1.0
+    assert p.method == "wald"
+    assert wald_auc(auc=0.9, n=100) == pytest.approx(
+        (0.9 - 1.959963984540054 * 0.03, 0.9 + 1.959963984540054 * 0.03), abs=1e-12
+    )
