@@ -1,8 +1,11 @@
 """Command line: analyse a reads CSV and write results.json, CSV tables and figures.
 
 ``python -m analysis --reads FILE.csv --out DIR [--covariance delong|jackknife]
-[--fom auc|sensitivity|specificity] [--paired-ci newcombe|tango|agresti_min] [--ai FILE.csv
-[--ai-threshold 0.5]]``; optional reads columns ``time`` and ``seniority``. Bad input prints one clear message on stderr and exits 2.
+[--fom auc|sensitivity|specificity] [--order A,B] [--ci wilson|wald]
+[--paired-ci newcombe|tango|agresti_min] [--ai FILE.csv [--ai-threshold 0.5]]``; optional reads
+columns ``time`` and ``seniority``. Differences are later − earlier, by ``--order`` or else by
+the modalities' order of first appearance in the file (a reads export: by its rounds). Bad
+input prints one clear message on stderr and exits 2.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.export_reads import prepare_reads
 from analysis.extended import extended_json, extras_from_frames
+from analysis.metrics import CiMethod
 from analysis.mrmc import Covariance, Fom
 from analysis.paired import PairedMethod
 from analysis.reads import ReadsData, reads_from_frame
@@ -56,10 +62,9 @@ def write_figures(*, data: ReadsData, results: StudyResults, out: Path) -> list[
         diff = table["diff"].to_numpy(dtype=float)
         low = table["ci_low"].to_numpy(dtype=float)
         high = table["ci_high"].to_numpy(dtype=float)
-        # Plotted as the change from the earlier to the later modality (b − a), so that an
-        # improvement with assistance points right.
+        # diff is later − earlier (b − a), so an improvement with assistance points right.
         rows = [
-            charts.ForestRow(label=f"{reader}: {b} − {a}", estimate=-d, ci=(-h, -lo))
+            charts.ForestRow(label=f"{reader}: {b} − {a}", estimate=d, ci=(lo, h))
             for reader, a, b, d, lo, h in zip(
                 table["reader"],
                 table["modality_a"],
@@ -125,13 +130,21 @@ def run(
     ai: Path | None = None,
     ai_threshold: float = 0.5,
     paired_method: PairedMethod = "newcombe",
+    order: list[str] | None = None,
+    ci_method: CiMethod = "wilson",
 ) -> dict[str, Any]:
     """Analyse ``reads`` and write everything under ``out``; returns the results.json content."""
     frame = read_reads_csv(reads)
-    data = reads_from_frame(frame)
-    results = analyse_study(data=data, covariance=covariance, fom=fom, paired_method=paired_method)
+    prepared = prepare_reads(frame)
+    data = reads_from_frame(prepared.frame, order=order or prepared.order)
+    if order is None and prepared.order is not None:
+        data = replace(data, modality_order="round column of the reads export")
+    data = replace(data, notes=(*prepared.notes, *data.notes))
+    results = analyse_study(
+        data=data, covariance=covariance, fom=fom, ci_method=ci_method, paired_method=paired_method
+    )
     extras = extras_from_frames(
-        data=data, reads=frame, ai=read_reads_csv(ai) if ai is not None else None
+        data=data, reads=prepared.frame, ai=read_reads_csv(ai) if ai is not None else None
     )
     blocks, extra_notes = extended_json(
         data=data, extras=extras, threshold=ai_threshold, covariance=covariance, fom=fom
@@ -159,7 +172,12 @@ def _num(value: Any, digits: int = 4) -> str:
 
 
 def _summary(payload: dict[str, Any]) -> str:
+    source = payload["input"]["modality_order"]
     lines = [
+        f"modality order ({source}): {', '.join(payload['input']['modalities'])}; "
+        "differences are later - earlier"
+    ]
+    lines += [
         f"reader {row['reader']} modality {row['modality']}: AUC {_num(row['auc'])} "
         f"(SE {_num(row['auc_se'])}, 95% CI {_num(row['auc_ci'][0])} to {_num(row['auc_ci'][1])})"
         for row in payload["readers"]
@@ -193,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--reads",
         type=Path,
         required=True,
-        help="CSV: reader, modality, case, truth, score[, decision]",
+        help="CSV: reader, modality, case, truth, score[, decision]; or the web app's reads "
+        "export as downloaded",
     )
     parser.add_argument(
         "--out", type=Path, required=True, help="output folder (created if missing)"
@@ -212,6 +231,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ai-threshold", type=float, default=0.5, help="AI call: probability > threshold"
     )
+    parser.add_argument(
+        "--order",
+        help="modalities earlier first, comma-separated (default: order of first appearance); "
+        "every difference is later - earlier",
+    )
+    parser.add_argument(
+        "--ci",
+        choices=("wilson", "wald"),
+        default="wilson",
+        help="wilson: DeLong AUC and Wilson proportion CIs (default); wald: the seed paper's "
+        "AUC +- 1.96 sqrt(AUC(1-AUC)/n) and p +- 1.96 sqrt(p(1-p)/n), not truncated",
+    )
     parser.add_argument("--no-figures", action="store_true", help="skip the PNG/SVG figures")
     return parser
 
@@ -229,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ai=args.ai,
             ai_threshold=args.ai_threshold,
             paired_method=cast(PairedMethod, args.paired_ci),
+            ci_method=cast(CiMethod, args.ci),
+            order=[m.strip() for m in args.order.split(",")] if args.order else None,
         )
     except AnalysisInputError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -50,7 +50,7 @@ def crossed_reads(reads: pd.DataFrame, notes: list[str]) -> ReadsData | None:
     subset = reads[reads["reader"].isin(complete) & reads["modality"].isin(chosen)]
     try:
         return reads_from_frame(
-            subset[["reader", "modality", "case", "truth", "score", "decision"]]
+            subset[["reader", "modality", "case", "truth", "score", "decision"]], order=chosen
         )
     except AnalysisInputError as exc:
         notes.append(f"No paired analysis: {exc.message}.")

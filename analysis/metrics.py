@@ -3,7 +3,7 @@
 
 statsmodels supplies the Wilson intervals, Cohen's kappa with its Fleiss–Cohen–Everitt SE and
 McNemar's test; what is written here is the reader-study bookkeeping around them (binary AUC
-as the seed paper reports it, the McNemar exact/asymptotic rule, per-reader tables, seniority
+as the seed paper reports it, the McNemar variants (mid-p by default), per-reader tables, seniority
 means), which no library provides. The model alone is in ``analysis.model``.
 """
 
@@ -12,10 +12,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.inter_rater import cohens_kappa
 from statsmodels.stats.proportion import proportion_confint
@@ -101,12 +103,38 @@ def _as_decision(decision: ArrayLike, n: int) -> NDArray[np.bool_]:
     return values == 1.0
 
 
-def wilson_proportion(*, successes: int, total: int, level: float = 0.95) -> Proportion:
-    """Proportion with Wilson's score interval (Wilson 1927, via statsmodels ``proportion_confint``)."""
+CiMethod = Literal["wilson", "wald"]
+CI_METHODS: dict[str, str] = {
+    "wilson": "Wilson score interval (Wilson 1927)",
+    "wald": "Wald interval p ± z·√(p(1 − p)/n), not truncated (as the seed paper)",
+}
+
+
+def wilson_proportion(
+    *, successes: int, total: int, level: float = 0.95, method: CiMethod = "wilson"
+) -> Proportion:
+    """Proportion with Wilson's score interval (Wilson 1927, via statsmodels
+    ``proportion_confint``), or with ``method="wald"`` the seed paper's untruncated Wald
+    interval p ± z·√(p(1 − p)/n)."""
     if total == 0:
-        return Proportion(float("nan"), 0, 0, (float("nan"), float("nan")))
-    low, high = proportion_confint(successes, total, alpha=1.0 - level, method=CI_METHOD)
-    return Proportion(successes / total, int(successes), int(total), (float(low), float(high)))
+        return Proportion(float("nan"), 0, 0, (float("nan"), float("nan")), method)
+    if method == "wald":
+        p = successes / total
+        low, high = normal_ci(
+            estimate=p, se=float(np.sqrt(p * (1 - p) / total)), level=level, clip=False
+        )
+    elif method == "wilson":
+        low, high = proportion_confint(successes, total, alpha=1.0 - level, method="wilson")
+    else:
+        raise AnalysisInputError(f"unknown CI method '{method}' (wilson, wald)")
+    return Proportion(
+        successes / total, int(successes), int(total), (float(low), float(high)), method
+    )
+
+
+def wald_auc(*, auc: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The seed paper's AUC interval AUC ± z·√(AUC(1 − AUC)/n), n cases, not truncated."""
+    return normal_ci(estimate=auc, se=float(np.sqrt(auc * (1 - auc) / n)), level=level, clip=False)
 
 
 def confusion(*, truth: ArrayLike, decision: ArrayLike) -> ConfusionMatrix:
@@ -132,7 +160,9 @@ def kappa_against_truth(*, table: ConfusionMatrix, level: float = 0.95) -> Kappa
     kappa, se = float(result.kappa), float(result.std_kappa)
     if not np.isfinite(kappa):
         return KappaResult(float("nan"), float("nan"), (float("nan"), float("nan")))
-    return KappaResult(kappa, se, normal_ci(estimate=kappa, se=se, level=level, clip=False))
+    low, high = normal_ci(estimate=kappa, se=se, level=level, clip=False)
+    # Kappa lives in [−1, 1]: the Wald interval is truncated there.
+    return KappaResult(kappa, se, (max(low, -1.0), min(high, 1.0)))
 
 
 def binary_metrics(
@@ -141,6 +171,7 @@ def binary_metrics(
     decision: ArrayLike,
     reading_time: ArrayLike | None = None,
     level: float = 0.95,
+    ci_method: CiMethod = "wilson",
 ) -> BinaryMetrics:
     """Accuracy, sensitivity, specificity, PPV, NPV (Wilson CIs), F1, kappa, binary AUC, times.
 
@@ -154,11 +185,21 @@ def binary_metrics(
     return BinaryMetrics(
         n=n,
         confusion=table,
-        accuracy=wilson_proportion(successes=table.tp + table.tn, total=n, level=level),
-        sensitivity=wilson_proportion(successes=table.tp, total=table.tp + table.fn, level=level),
-        specificity=wilson_proportion(successes=table.tn, total=table.tn + table.fp, level=level),
-        ppv=wilson_proportion(successes=table.tp, total=table.tp + table.fp, level=level),
-        npv=wilson_proportion(successes=table.tn, total=table.tn + table.fn, level=level),
+        accuracy=wilson_proportion(
+            successes=table.tp + table.tn, total=n, level=level, method=ci_method
+        ),
+        sensitivity=wilson_proportion(
+            successes=table.tp, total=table.tp + table.fn, level=level, method=ci_method
+        ),
+        specificity=wilson_proportion(
+            successes=table.tn, total=table.tn + table.fp, level=level, method=ci_method
+        ),
+        ppv=wilson_proportion(
+            successes=table.tp, total=table.tp + table.fp, level=level, method=ci_method
+        ),
+        npv=wilson_proportion(
+            successes=table.tn, total=table.tn + table.fn, level=level, method=ci_method
+        ),
         f1=2 * table.tp / f1_den if f1_den else float("nan"),
         kappa=kappa_against_truth(table=table, level=level),
         binary_auc=auc_delong(
@@ -169,24 +210,54 @@ def binary_metrics(
     )
 
 
-def mcnemar_paired(*, correct_before: ArrayLike, correct_after: ArrayLike) -> McNemarResult:
-    """McNemar's test (1947) of paired correctness; exact binomial when discordant pairs < 25.
+McNemarMethod = Literal["mid-p", "exact", "asymptotic", "asymptotic-cc", "auto"]
+MCNEMAR_METHODS: dict[str, str] = {
+    "mid-p": "mid-p McNemar (Fagerland, Lydersen & Laake 2013)",
+    "exact": "exact conditional binomial McNemar",
+    "asymptotic": "asymptotic McNemar chi-square, no continuity correction",
+    "asymptotic-cc": "asymptotic McNemar chi-square with continuity correction",
+}
 
-    The rule follows common practice (e.g. SAS, Fagerland et al. 2013): below 25 discordant pairs
-    the chi-square approximation is poor, so the exact conditional binomial test is used;
-    otherwise chi-square with Edwards' continuity correction. Both via statsmodels ``mcnemar``.
+
+def mcnemar_paired(
+    *, correct_before: ArrayLike, correct_after: ArrayLike, method: McNemarMethod = "mid-p"
+) -> McNemarResult:
+    """McNemar's test (1947) of paired correctness; by default the mid-p test.
+
+    Fagerland, Lydersen & Laake 2013 (BMC Med Res Methodol 13:91) recommend the mid-p test:
+    with b < c discordant pairs (n = b + c), mid-p = 2·P(X ≤ b) − P(X = b), X ~ Bin(n, ½),
+    i.e. the exact conditional p minus the point probability; for b = c it is 1 here (their
+    doubled formula; their supplement's 1 − ½·P(X = b) convention is not used). Also by name:
+    ``exact`` (2·P(X ≤ b), at most 1), ``asymptotic`` ((b − c)²/(b + c), chi-square 1 df),
+    ``asymptotic-cc`` (Edwards' continuity correction, statsmodels) and ``auto`` (the former
+    rule: exact below 25 discordant pairs, else continuity-corrected chi-square).
     """
     before = np.asarray(correct_before, dtype=bool)
     after = np.asarray(correct_after, dtype=bool)
     lost = int(np.sum(before & ~after))
     gained = int(np.sum(~before & after))
-    if lost + gained == 0:
-        return McNemarResult(0, 0, 0.0, 1.0, "no discordant pairs")
-    table = [[int(np.sum(before & after)), lost], [gained, int(np.sum(~before & ~after))]]
-    exact = lost + gained < MCNEMAR_EXACT_BELOW
-    result = mcnemar(table, exact=exact, correction=True)
-    method = "exact binomial" if exact else "chi-square with continuity correction"
-    return McNemarResult(lost, gained, float(result.statistic), float(result.pvalue), method)
+    if method == "auto":
+        method = "exact" if lost + gained < MCNEMAR_EXACT_BELOW else "asymptotic-cc"
+    if method not in MCNEMAR_METHODS:
+        raise AnalysisInputError(
+            f"unknown McNemar method '{method}' ({', '.join(MCNEMAR_METHODS)})"
+        )
+    name = MCNEMAR_METHODS[method]
+    n, low = lost + gained, min(lost, gained)
+    if n == 0:
+        return McNemarResult(0, 0, 0.0, 1.0, f"{name}; no discordant pairs")
+    if method == "asymptotic-cc":
+        table = [[int(np.sum(before & after)), lost], [gained, int(np.sum(~before & ~after))]]
+        result = mcnemar(table, exact=False, correction=True)
+        return McNemarResult(lost, gained, float(result.statistic), float(result.pvalue), name)
+    if method == "asymptotic":
+        statistic = (lost - gained) ** 2 / n
+        return McNemarResult(lost, gained, statistic, float(stats.chi2.sf(statistic, 1)), name)
+    exact = min(1.0, float(2.0 * stats.binom.cdf(low, n, 0.5)))
+    if method == "exact":
+        return McNemarResult(lost, gained, float(low), exact, name)
+    mid = 1.0 if lost == gained else exact - float(stats.binom.pmf(low, n, 0.5))
+    return McNemarResult(lost, gained, float(low), mid, name)
 
 
 def metrics_row(metrics: BinaryMetrics) -> dict[str, float | int | str | None]:
@@ -196,7 +267,7 @@ def metrics_row(metrics: BinaryMetrics) -> dict[str, float | int | str | None]:
         value: Proportion = getattr(metrics, name)
         row[name] = value.estimate
         row[f"{name}_ci_low"], row[f"{name}_ci_high"] = value.ci
-    row["ci_method"] = CI_METHOD
+    row["ci_method"] = metrics.accuracy.method
     row["f1"] = metrics.f1
     row["kappa"] = metrics.kappa.kappa
     row["kappa_se"] = metrics.kappa.se

@@ -1,46 +1,48 @@
 """Obuchowski–Rockette MRMC analysis with Hillis degrees of freedom (RRRC, FRRC, RRFC).
 
 Written by hand because no Python library implements it (the references are R's MRMCaov and
-RJafroc, whose published Van Dyke results the tests reproduce). Figures of merit are the
-empirical AUC, sensitivity and specificity; the error covariance comes from DeLong's structural
-components or from the case jackknife. For sensitivity and specificity the "DeLong" covariance
-is the covariance of proportions — the sample covariance of the 0/1 calls over the positive
-(resp. negative) cases divided by their number — which is what DeLong's method reduces to for
-a figure of merit that is a U-statistic of degree one.
+RJafroc, whose published Van Dyke results the tests reproduce). Figures of merit and their
+error covariance (DeLong or case jackknife) come from ``analysis.fom``. Every covariance term
+that Hillis (2007, 2008) constrains is constrained here as in OR-DBM MRMC 2.51, RJafroc and
+MRMCaov: max(Cov2 − Cov3, 0) in the RRRC error term, its df and the FRRC error term, and
+max(Cov2, 0) in the single-modality intervals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from scipy import stats
 
 from analysis.errors import AnalysisInputError
-from analysis.roc import as_truth, delong_components, normal_ci
+from analysis.fom import (
+    Covariance,
+    FloatArray,
+    Fom,
+    FomComponents,
+    fom_components,
+    fom_covariance,
+)
+from analysis.roc import normal_ci
 
-Fom = Literal["auc", "sensitivity", "specificity"]
-Covariance = Literal["delong", "jackknife"]
-FloatArray = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class FomComponents:
-    """Per-case contributions to k figures of merit: ``fom[r] = positive[r].mean()``.
-
-    For the AUC these are DeLong's V10/V01; for sensitivity the 0/1 calls on positive cases
-    (negatives carry the constant FOM); for specificity the reverse.
-    """
-
-    fom: FloatArray
-    positive: FloatArray
-    negative: FloatArray
-    # Which classes carry information (a binary FOM ignores one class); a class that does
-    # needs two cases before any case-sampling variance can be estimated.
-    informative: tuple[bool, bool] = (True, True)
+__all__ = [
+    "Analysis",
+    "Covariance",
+    "Fom",
+    "FomComponents",
+    "Interval",
+    "MrmcResult",
+    "OverallTest",
+    "PairTest",
+    "VarianceComponents",
+    "fom_components",
+    "fom_covariance",
+    "mrmc",
+    "or_analysis",
+]
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class Interval:
 
 @dataclass(frozen=True)
 class PairTest:
-    """``diff = fom(modality_a) − fom(modality_b)`` with its test (t, or z when df is None)."""
+    """``diff = fom(modality_b) − fom(modality_a)``, later − earlier (modality_a comes first in
+    study order), with its test (t, or z when df is None)."""
 
     modality_a: str
     modality_b: str
@@ -113,69 +116,6 @@ class MrmcResult:
     frrc: Analysis
     rrfc: Analysis
     reader_differences: dict[str, list[PairTest]]
-
-
-def fom_components(*, truth: ArrayLike, ratings: ArrayLike, fom: Fom) -> FomComponents:
-    """Per-case contributions of the chosen FOM for each row of ``ratings`` (k, cases).
-
-    AUC: DeLong, DeLong & Clarke-Pearson 1988 via Sun & Xu 2014 (``analysis.roc``).
-    Sensitivity/specificity: ``ratings`` must be 0/1 calls.
-    """
-    truth = as_truth(truth)
-    ratings = np.atleast_2d(np.asarray(ratings, dtype=np.float64))
-    if fom == "auc":
-        parts = delong_components(truth=truth, scores=ratings)
-        return FomComponents(fom=parts.auc, positive=parts.v10, negative=parts.v01)
-    if not np.all(np.isin(ratings, (0.0, 1.0))):
-        raise AnalysisInputError(f"{fom} needs 0/1 decisions, not continuous scores")
-    pos = ratings[:, truth]
-    neg = 1.0 - ratings[:, ~truth]
-    if fom == "sensitivity":
-        value = pos.mean(axis=1)
-        return FomComponents(
-            fom=value,
-            positive=pos,
-            negative=np.repeat(value[:, None], neg.shape[1], 1),
-            informative=(True, False),
-        )
-    if fom == "specificity":
-        value = neg.mean(axis=1)
-        return FomComponents(
-            fom=value,
-            positive=np.repeat(value[:, None], pos.shape[1], 1),
-            negative=neg,
-            informative=(False, True),
-        )
-    raise AnalysisInputError(f"unknown figure of merit '{fom}' (auc, sensitivity, specificity)")
-
-
-def fom_covariance(*, components: FomComponents, method: Covariance) -> FloatArray:
-    """Case-sampling covariance of the k FOMs.
-
-    ``delong``: S10/m + S01/n (DeLong et al. 1988); for a binary FOM the covariance of
-    proportions. ``jackknife``: (c − 1)/c · Σ (θ₍ₖ₎ − θ̄)(θ₍ₖ₎ − θ̄)ᵀ over the c leave-one-case-out
-    estimates (Efron 1982), which for these FOMs follow exactly from the per-case contributions:
-    dropping positive i gives (m·θ − P_i)/(m − 1), dropping negative j gives (n·θ − N_j)/(n − 1).
-    """
-    pos, neg, fom = components.positive, components.negative, components.fom
-    m, n = pos.shape[1], neg.shape[1]
-    k = fom.size
-    if method not in ("delong", "jackknife"):
-        raise AnalysisInputError(f"unknown covariance method '{method}' (delong, jackknife)")
-    if any(used and size < 2 for used, size in zip(components.informative, (m, n), strict=True)):
-        return np.full((k, k), np.nan)
-    if method == "delong":
-        zero = np.zeros((k, k))
-        s10 = np.atleast_2d(np.cov(pos)) if components.informative[0] else zero
-        s01 = np.atleast_2d(np.cov(neg)) if components.informative[1] else zero
-        return np.asarray(s10 / m + s01 / n, dtype=np.float64)
-    # A class of one case is never informative here, and dropping it leaves the FOM unchanged.
-    drop_pos = (m * fom[:, None] - pos) / (m - 1) if m > 1 else np.repeat(fom[:, None], m, 1)
-    drop_neg = (n * fom[:, None] - neg) / (n - 1) if n > 1 else np.repeat(fom[:, None], n, 1)
-    pseudo = np.concatenate([drop_pos, drop_neg], axis=1)
-    c = pseudo.shape[1]
-    centred = pseudo - pseudo.mean(axis=1, keepdims=True)
-    return np.asarray((c - 1) / c * centred @ centred.T, dtype=np.float64)
 
 
 def _mean_covariances(cov: FloatArray, t: int, r: int) -> tuple[float, float, float, float]:
@@ -224,14 +164,15 @@ def or_analysis(
 ) -> MrmcResult:
     """Obuchowski–Rockette analysis of a (modalities × readers) FOM matrix and its covariance.
 
-    Sources: Obuchowski & Rockette 1995 (Commun. Stat. Simul. 24:285); denominator df of
-    Hillis 2007 (Stat. Med. 26:596), ddf = [MS(T×R) + r·max(Cov2 − Cov3, 0)]² /
-    {MS(T×R)²/[(t − 1)(r − 1)]}; FRRC, RRFC and single-modality intervals as in Hillis,
-    Berbaum & Metz 2008 (Acad. Radiol. 15:647) and RJafroc/MRMCaov. Pairwise differences with
-    more than two modalities use the overall error term, as those packages do.
+        Sources: Obuchowski & Rockette 1995 (Commun. Stat. Simul. 24:285); denominator df of
+        Hillis 2007 (Stat. Med. 26:596), ddf = [MS(T×R) + r·max(Cov2 − Cov3, 0)]² /
+        {MS(T×R)²/[(t − 1)(r − 1)]}; FRRC, RRFC and single-modality intervals as in Hillis,
+        Berbaum & Metz 2008 (Acad. Radiol. 15:647) and RJafroc/MRMCaov. Pairwise differences with
+        more than two modalities use the overall error term, as those packages do. ``modalities`` are
+    in study order and every difference is later − earlier (the printouts' "1 − 2" negated).
 
-    Long because it follows the published formulas step by step; split, they would be harder to
-    check against the sources.
+        Long because it follows the published formulas step by step; split, they would be harder to
+        check against the sources.
     """
     t, r = fom.shape
     if t < 2:
@@ -263,8 +204,9 @@ def or_analysis(
     rrrc_f = _safe_div(ms_t, rrrc_den)
     rrrc_df2 = _safe_div(rrrc_den**2, ms_tr**2 / ((t - 1) * (r - 1)))
     rrrc_se = float(np.sqrt(2.0 * rrrc_den / r))
-    # Fixed readers, random cases: chi-square with the covariance-based error term.
-    frrc_den = var - cov1 + (r - 1) * (cov2 - cov3)
+    # Fixed readers, random cases: chi-square with the covariance-based error term, Cov2 − Cov3
+    # constrained as in the RRRC term (Hillis 2007; OR-DBM MRMC 2.51 and RJafroc's FRRC).
+    frrc_den = var - cov1 + (r - 1) * max(cov2 - cov3, 0.0)
     frrc_chi2 = _safe_div((t - 1) * ms_t, frrc_den)
     frrc_se = float(np.sqrt(2.0 * frrc_den / r)) if frrc_den > 0 else float("nan")
     # Random readers, fixed cases: the conventional two-way ANOVA F.
@@ -281,7 +223,7 @@ def or_analysis(
         df_i = _safe_div(den_i**2, ms_r_i**2 / (r - 1))
         estimate = float(modality_mean[i])
         rrrc_single[name] = _t_interval(estimate, float(np.sqrt(den_i / r)), df_i, level)
-        se_fixed = float(np.sqrt(max((var_i + (r - 1) * cov2_i) / r, 0.0)))
+        se_fixed = float(np.sqrt(max((var_i + (r - 1) * max(cov2_i, 0.0)) / r, 0.0)))
         frrc_single[name] = Interval(
             estimate,
             se_fixed,
@@ -295,7 +237,7 @@ def or_analysis(
             _pair(
                 modalities[a],
                 modalities[b],
-                float(modality_mean[a] - modality_mean[b]),
+                float(modality_mean[b] - modality_mean[a]),
                 se,
                 df,
                 level,
@@ -325,18 +267,20 @@ def or_analysis(
         rrfc_single,
     )
 
-    # Each reader alone, cases random: the paired test with that reader's own covariances.
+    # Each reader alone, cases random: SE √(2·(Var_j − Cov1_j)) from that reader's error variance
+    # and Cov1 averaged over modalities, the same for every pair (OR-DBM MRMC 2.51, RJafroc,
+    # MRMCaov); with two modalities this is the pair's own variance of the difference.
     reader_differences: dict[str, list[PairTest]] = {}
     for j, reader in enumerate(readers):
-        tests = []
-        for a, b in pairs:
-            ka, kb = a * r + j, b * r + j
-            variance = covariance[ka, ka] + covariance[kb, kb] - 2 * covariance[ka, kb]
-            se = float(np.sqrt(variance)) if variance > 1e-15 else float("nan")
-            tests.append(
-                _pair(modalities[a], modalities[b], float(fom[a, j] - fom[b, j]), se, None, level)
-            )
-        reader_differences[reader] = tests
+        own = covariance[j::r, j::r]
+        var_j = float(np.diag(own).mean())
+        cov1_j = float(own[~np.eye(t, dtype=bool)].mean())
+        variance = 2.0 * (var_j - cov1_j)
+        se = float(np.sqrt(variance)) if variance > 1e-15 else float("nan")
+        reader_differences[reader] = [
+            _pair(modalities[a], modalities[b], float(fom[b, j] - fom[a, j]), se, None, level)
+            for a, b in pairs
+        ]
 
     return MrmcResult(
         covariance=covariance_method,

@@ -7,6 +7,7 @@ checks are specific to reader studies, which is why they are written by hand.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,11 @@ _SHOWN = 5
 
 @dataclass(frozen=True)
 class ReadsData:
-    """A fully crossed study: ``scores[t, r, c]`` is modality t, reader r, case c."""
+    """A fully crossed study: ``scores[t, r, c]`` is modality t, reader r, case c.
+
+    ``modalities`` are in study order (earlier first): every difference is later − earlier.
+    ``modality_order`` says where that order came from; ``notes`` what was dropped on input.
+    """
 
     modalities: list[str]
     readers: list[str]
@@ -30,6 +35,8 @@ class ReadsData:
     truth: NDArray[np.bool_]
     scores: NDArray[np.float64]
     decisions: NDArray[np.float64] | None
+    modality_order: str = "given"
+    notes: tuple[str, ...] = ()
 
     @property
     def n_positive(self) -> int:
@@ -83,8 +90,24 @@ def _binary(frame: pd.DataFrame, column: str) -> pd.Series:
     return values.astype(float)
 
 
-def reads_from_frame(frame: pd.DataFrame) -> ReadsData:
-    """Check a reads frame and return it as arrays ordered by natural label order.
+def _modality_order(found: list[str], order: Sequence[str] | None) -> tuple[list[str], str]:
+    """The modalities in study order: ``order`` when given (it must name each exactly once),
+    else their order of first appearance in the file; and a phrase saying which."""
+    if order is None:
+        return found, "order of first appearance in the file"
+    wanted = [str(m).strip() for m in order]
+    if sorted(wanted) != sorted(found):
+        raise AnalysisInputError(
+            f"--order names {', '.join(wanted) or 'nothing'} but the reads have modalities "
+            f"{', '.join(found)}: name each modality exactly once",
+            extra={"order": wanted, "modalities": found},
+        )
+    return wanted, "--order"
+
+
+def reads_from_frame(frame: pd.DataFrame, *, order: Sequence[str] | None = None) -> ReadsData:
+    """Check a reads frame and return it as arrays: modalities in study order (``order``, else
+    first appearance; differences are later − earlier), readers and cases in natural order.
 
     Raises ``AnalysisInputError`` for missing columns, blank labels, non-numeric scores, truth
     or decision other than 0/1, a case with two truths, a class with no cases, duplicate reads,
@@ -139,13 +162,20 @@ def reads_from_frame(frame: pd.DataFrame) -> ReadsData:
             extra={"lines": _lines(duplicated)},
         )
 
-    modalities = sorted(data["modality"].unique(), key=natural_key)
+    modalities, order_source = _modality_order(list(data["modality"].unique()), order)
     readers = sorted(data["reader"].unique(), key=natural_key)
     cases = sorted(data["case"].unique(), key=natural_key)
     case_truth = data.groupby("case")["truth"].first().reindex(cases).to_numpy() == 1.0
-    if case_truth.all() or not case_truth.any():
-        absent = "negative (truth 0)" if case_truth.all() else "positive (truth 1)"
-        raise AnalysisInputError(f"no {absent} cases: both classes are needed for ROC analysis")
+    for label, count in (
+        ("positive (truth 1)", int(case_truth.sum())),
+        ("negative (truth 0)", int((~case_truth).sum())),
+    ):
+        if count < 2:
+            raise AnalysisInputError(
+                f"{count} {label} case(s): ROC analysis needs at least two cases of each class "
+                "(with fewer, no variance can be estimated)",
+                extra={"class": label, "cases": count},
+            )
 
     present = data.groupby(["reader", "modality"]).size()
     for reader in readers:
@@ -182,4 +212,5 @@ def reads_from_frame(frame: pd.DataFrame) -> ReadsData:
         truth=np.asarray(case_truth, dtype=np.bool_),
         scores=scores,
         decisions=decisions,
+        modality_order=order_source,
     )

@@ -28,6 +28,7 @@ class AucResult:
     auc: float
     se: float
     ci: tuple[float, float]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class PairedDelongResult:
     z: float
     p: float
     ci: tuple[float, float]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,20 @@ def auc_delong(*, truth: ArrayLike, scores: ArrayLike, level: float = 0.95) -> A
     components = delong_components(truth=truth, scores=scores)
     auc = float(components.auc[0])
     se = float(np.sqrt(components.covariance[0, 0]))
-    return AucResult(auc=auc, se=se, ci=normal_ci(estimate=auc, se=se, level=level))
+    notes = auc_notes(components=components, index=0)
+    return AucResult(auc=auc, se=se, ci=normal_ci(estimate=auc, se=se, level=level), notes=notes)
+
+
+def auc_notes(*, components: DelongComponents, index: int) -> tuple[str, ...]:
+    """Why a DeLong variance is zero: perfect separation (AUC 0 or 1; pROC warns and keeps
+    variance 0, as here) or every score tied (no ranking at all)."""
+    v10, v01 = components.v10[index], components.v01[index]
+    auc = float(components.auc[index])
+    if np.ptp(v10) > 0 or np.ptp(v01) > 0:
+        return ()
+    if auc in (0.0, 1.0):
+        return (f"AUC {auc:g}: perfect separation, DeLong variance 0 (as pROC, with a warning)",)
+    return (f"AUC {auc:g} with DeLong variance 0: all scores tied, no ranking of cases",)
 
 
 def delong_paired_test(
@@ -189,10 +204,20 @@ def paired_from_components(
     auc_b = float(components.auc[index_b])
     diff = auc_a - auc_b
     variance = cov[index_a, index_a] + cov[index_b, index_b] - 2.0 * cov[index_a, index_b]
-    # Identical score vectors give a zero variance: the test is undefined, not significant.
     se = float(np.sqrt(variance)) if variance > 1e-15 else float("nan")
     z = diff / se if np.isfinite(se) else float("nan")
     p = float(2.0 * stats.norm.sf(abs(z))) if np.isfinite(z) else float("nan")
+    notes: tuple[str, ...] = ()
+    if not np.isfinite(se) and abs(diff) < 1e-15:
+        # pROC's roc.test: two perfect (or identical) curves give z 0, p 1 with a warning.
+        z, p = 0.0, 1.0
+        notes = (
+            "both AUCs are 1 (perfect separation): z 0, p 1 (as pROC, with a warning)"
+            if auc_a == auc_b == 1.0
+            else "identical ROC results (difference 0, variance 0): z 0, p 1",
+        )
+    elif not np.isfinite(se):
+        notes = (f"difference {diff:g} with DeLong variance 0: test undefined",)
     return PairedDelongResult(
         auc_a=auc_a,
         auc_b=auc_b,
@@ -201,6 +226,7 @@ def paired_from_components(
         z=float(z),
         p=p,
         ci=normal_ci(estimate=diff, se=se, level=level, clip=False),
+        notes=notes,
     )
 
 

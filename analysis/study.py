@@ -16,34 +16,50 @@ import pandas as pd
 
 from analysis.errors import AnalysisInputError
 from analysis.metrics import (
-    CI_METHOD,
-    MCNEMAR_EXACT_BELOW,
+    CI_METHODS,
+    MCNEMAR_METHODS,
+    CiMethod,
     binary_metrics,
     mcnemar_paired,
     metrics_row,
+    wald_auc,
 )
 from analysis.mrmc import Analysis, Covariance, Fom, MrmcResult, mrmc
 from analysis.paired import PAIRED_METHODS, PairedMethod, paired_difference
 from analysis.reads import ReadsData
-from analysis.roc import DelongComponents, delong_components, normal_ci, paired_from_components
+from analysis.roc import (
+    DelongComponents,
+    auc_notes,
+    delong_components,
+    normal_ci,
+    paired_from_components,
+)
 from analysis.serialize import jsonable
 
 METHODS = {
     "auc": "empirical (Mann-Whitney) AUC, ties count one half",
     "auc_se": "DeLong et al. 1988, Sun & Xu 2014 algorithm",
     "auc_ci": "normal (Wald) interval on the DeLong SE, clipped to [0, 1] (pROC)",
-    "comparison": "paired DeLong test, two-sided; diff = modality_a - modality_b",
-    "proportion_ci": f"{CI_METHOD} score interval",
-    "mcnemar": (
-        f"exact binomial when discordant pairs < {MCNEMAR_EXACT_BELOW}, "
-        "else chi-square with continuity correction"
+    "comparison": (
+        "paired DeLong test, two-sided; diff = modality_b - modality_a (later - earlier)"
     ),
+    "proportion_ci": CI_METHODS["wilson"],
+    "kappa_ci": "Wald interval on the Fleiss-Cohen-Everitt SE, truncated to [-1, 1]",
+    "comparison_ci": "Wald interval on the paired DeLong SE",
+    "mrmc_ci": (
+        "t intervals with Hillis df (RRRC, RRFC), normal intervals (FRRC), "
+        "on the OR standard errors"
+    ),
+    "mcnemar": MCNEMAR_METHODS["mid-p"] + "; exact, asymptotic, asymptotic-cc by name",
     "kappa_se": "Fleiss, Cohen & Everitt 1969",
     "delta_proportion": (
         "delta_x = x_b - x_a (later - earlier); CI per delta_x_method (analysis.paired); "
         "p: McNemar mid-p (Fagerland et al. 2013)"
     ),
-    "mrmc": "Obuchowski-Rockette, Hillis 2007 denominator df; pairwise diff = a - b",
+    "mrmc": (
+        "Obuchowski-Rockette, Hillis 2007 denominator df and max(Cov2 - Cov3, 0) constraints; "
+        "pairwise diff = modality_b - modality_a (later - earlier)"
+    ),
 }
 
 
@@ -56,6 +72,7 @@ class StudyResults:
     comparisons: pd.DataFrame
     mrmc: MrmcResult | None
     notes: list[str] = field(default_factory=list)
+    methods: dict[str, str] = field(default_factory=lambda: dict(METHODS))
 
     def as_json(self) -> dict[str, Any]:
         return jsonable(
@@ -63,12 +80,14 @@ class StudyResults:
                 "input": {
                     "readers": self.data.readers,
                     "modalities": self.data.modalities,
+                    "modality_order": self.data.modality_order,
+                    "direction": "later - earlier (modality_b - modality_a)",
                     "cases": len(self.data.cases),
                     "positive": self.data.n_positive,
                     "negative": self.data.n_negative,
                     "decisions": self.data.decisions is not None,
                 },
-                "methods": METHODS,
+                "methods": self.methods,
                 "readers": _records_with_ci(self.readers),
                 "comparisons": _records_with_ci(self.comparisons),
                 "mrmc": mrmc_json(self.mrmc) if self.mrmc is not None else None,
@@ -145,7 +164,12 @@ def mrmc_json(result: MrmcResult) -> dict[str, Any]:
 
 
 def _reader_rows(
-    *, data: ReadsData, components: DelongComponents, level: float
+    *,
+    data: ReadsData,
+    components: DelongComponents,
+    level: float,
+    notes: list[str],
+    ci_method: CiMethod = "wilson",
 ) -> list[dict[str, Any]]:
     """A row per (modality, reader): the DeLong AUC with its CI, and the binary metrics."""
     _, r, c = data.scores.shape
@@ -157,7 +181,15 @@ def _reader_rows(
             k = i * r + j
             se = float(np.sqrt(cov[k, k]))
             auc = float(components.auc[k])
-            low, high = normal_ci(estimate=auc, se=se, level=level)
+            low, high = (
+                wald_auc(auc=auc, n=c, level=level)
+                if ci_method == "wald"
+                else normal_ci(estimate=auc, se=se, level=level)
+            )
+            notes += [
+                f"reader {reader}, {modality}: {n}"
+                for n in auc_notes(components=components, index=k)
+            ]
             row: dict[str, Any] = {
                 "reader": reader,
                 "modality": modality,
@@ -170,7 +202,12 @@ def _reader_rows(
             if data.decisions is not None:
                 row.update(
                     metrics_row(
-                        binary_metrics(truth=truth, decision=data.decisions[i, j], level=level)
+                        binary_metrics(
+                            truth=truth,
+                            decision=data.decisions[i, j],
+                            level=level,
+                            ci_method=ci_method,
+                        )
                     )
                 )
             reader_rows.append(row)
@@ -183,6 +220,7 @@ def _comparison_rows(
     data: ReadsData,
     components: DelongComponents,
     level: float,
+    notes: list[str],
     paired_method: PairedMethod = "newcombe",
 ) -> list[dict[str, Any]]:
     """A row per pair of modalities and reader: paired DeLong, and McNemar on the calls."""
@@ -191,15 +229,20 @@ def _comparison_rows(
     comparison_rows: list[dict[str, Any]] = []
     for a, b in combinations(range(t), 2):
         for j, reader in enumerate(data.readers):
+            # Later − earlier: the test's "a" is the later modality b.
             test = paired_from_components(
-                components=components, index_a=a * r + j, index_b=b * r + j, level=level
+                components=components, index_a=b * r + j, index_b=a * r + j, level=level
             )
+            notes += [
+                f"reader {reader}, {data.modalities[b]} - {data.modalities[a]}: {n}"
+                for n in test.notes
+            ]
             row = {
                 "reader": reader,
                 "modality_a": data.modalities[a],
                 "modality_b": data.modalities[b],
-                "auc_a": test.auc_a,
-                "auc_b": test.auc_b,
+                "auc_a": test.auc_b,
+                "auc_b": test.auc_a,
                 "diff": test.diff,
                 "se": test.se,
                 "z": test.z,
@@ -214,7 +257,7 @@ def _comparison_rows(
                     mc = mcnemar_paired(correct_before=right_a, correct_after=right_b)
                     row[f"{name}_a"] = float(right_a.mean())
                     row[f"{name}_b"] = float(right_b.mean())
-                    row[f"{name}_diff"] = float(right_a.mean() - right_b.mean())
+                    row[f"{name}_diff"] = float(right_b.mean() - right_a.mean())
                     row[f"{name}_p"] = mc.p
                     row[f"{name}_test"] = mc.method
                     delta = paired_difference(
@@ -236,19 +279,36 @@ def analyse_study(
     fom: Fom = "auc",
     level: float = 0.95,
     paired_method: PairedMethod = "newcombe",
+    ci_method: CiMethod = "wilson",
 ) -> StudyResults:
-    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis."""
+    """Per-reader AUCs and binary metrics, paired comparisons and (≥ 2 readers) the MRMC analysis.
+
+    ``ci_method="wald"`` gives the seed paper's intervals: AUC ± z·√(AUC(1 − AUC)/n) and
+    p ± z·√(p(1 − p)/n), not truncated; the default is DeLong (AUC) and Wilson (proportions).
+    """
     t, r, c = data.scores.shape
     truth = data.truth
     if fom != "auc" and data.decisions is None:
         raise AnalysisInputError(f"--fom {fom} needs a 'decision' column (0/1) in the reads")
     components = delong_components(truth=truth, scores=data.scores.reshape(t * r, c))
-    reader_rows = _reader_rows(data=data, components=components, level=level)
-    comparison_rows = _comparison_rows(
-        data=data, components=components, level=level, paired_method=paired_method
+    notes: list[str] = list(data.notes)
+    reader_rows = _reader_rows(
+        data=data, components=components, level=level, notes=notes, ci_method=ci_method
     )
-
-    notes: list[str] = []
+    methods = dict(METHODS)
+    if ci_method == "wald":
+        methods["auc_ci"] = "Wald interval AUC +- z*sqrt(AUC(1 - AUC)/n), not truncated (seed)"
+        methods["proportion_ci"] = CI_METHODS["wald"]
+    if covariance != "delong" and (t >= 2 or r < 2):
+        notes.append(
+            f"--covariance {covariance} applies to the MRMC analysis (its per-reader FRRC "
+            "differences included); the per-reader comparisons table uses the paired DeLong "
+            "test, which needs no resampling"
+            + ("; with one reader there is no MRMC analysis" if r < 2 else "")
+        )
+    comparison_rows = _comparison_rows(
+        data=data, components=components, level=level, notes=notes, paired_method=paired_method
+    )
     result = None
     if t < 2:
         notes.append("one modality only: no comparisons and no MRMC analysis")
@@ -266,13 +326,28 @@ def analyse_study(
             covariance=covariance,
             level=level,
         )
+        notes += _mrmc_notes(result)
     return StudyResults(
         data=data,
         readers=pd.DataFrame(reader_rows),
         comparisons=pd.DataFrame(comparison_rows),
         mrmc=result,
         notes=notes,
+        methods=methods,
     )
+
+
+def _mrmc_notes(result: MrmcResult) -> list[str]:
+    """Say which MRMC tests are undefined (a zero error term: e.g. identical modalities)."""
+    notes = []
+    for name in ("rrrc", "frrc", "rrfc"):
+        test = getattr(result, name).test
+        if not np.isfinite(test.statistic):
+            notes.append(
+                f"MRMC {name.upper()}: test undefined (error term 0 or negative: identical "
+                "modalities, or no case-sampling variance)"
+            )
+    return notes
 
 
 def mrmc_frames(result: MrmcResult) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,6 +17,9 @@ from scipy import stats
 from analysis.errors import AnalysisInputError
 
 FISHER_EXPECTED_BELOW = 5.0
+# Quartile definitions: R's type 7 (numpy "linear", the default) or SPSS's HAVERAGE, R's type 6
+# (numpy "weibull"), which SPSS's EXAMINE/FREQUENCIES report.
+QUARTILES = {"linear": "R type 7 (linear interpolation)", "weibull": "SPSS HAVERAGE, R type 6"}
 
 
 def _columns_present(frame: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -29,11 +32,15 @@ def _group_label(name: object, count: int) -> str:
     return f"{name} (n = {count})"
 
 
-def _median_iqr(values: pd.Series) -> str:
+def _median_iqr(values: pd.Series, quartiles: str = "linear") -> str:
     values = values.dropna()
     if values.empty:
         return ""
-    q1, median, q3 = np.quantile(values.to_numpy(dtype=float), [0.25, 0.5, 0.75])
+    q1, median, q3 = np.quantile(
+        values.to_numpy(dtype=float),
+        [0.25, 0.5, 0.75],
+        method=quartiles,  # type: ignore[call-overload]
+    )
     return f"{median:.2f}({q1:.2f},{q3:.2f})"
 
 
@@ -45,9 +52,13 @@ def continuous_test(samples: Sequence[pd.Series]) -> tuple[float, str]:
     if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
         return float("nan"), ""
     if len(groups) == 2:
-        return float(stats.mannwhitneyu(groups[0], groups[1], alternative="two-sided").pvalue), (
-            "Mann-Whitney U"
-        )
+        # scipy's "auto" rule, made explicit so the table can say which variant ran.
+        pooled = np.concatenate(groups)
+        exact = min(g.size for g in groups) <= 8 and np.unique(pooled).size == pooled.size
+        method = "exact" if exact else "asymptotic"
+        result = stats.mannwhitneyu(groups[0], groups[1], alternative="two-sided", method=method)
+        variant = "exact" if exact else "normal approximation, tie-corrected, continuity-corrected"
+        return float(result.pvalue), f"Mann-Whitney U ({variant})"
     return float(stats.kruskal(*groups).pvalue), "Kruskal-Wallis"
 
 
@@ -73,6 +84,7 @@ def _block(
     categorical: Sequence[str],
     levels: Mapping[str, Sequence[object]],
     with_tests: bool,
+    quartiles: str = "linear",
 ) -> pd.DataFrame:
     groups = (
         list(levels[group]) if group in levels else sorted(frame[group].dropna().unique(), key=str)
@@ -81,8 +93,11 @@ def _block(
     labels = {g: _group_label(g, len(parts[g])) for g in groups}
     rows: list[dict[str, object]] = []
     for variable in continuous:
-        row: dict[str, object] = {"variable": variable, "level": ""}
-        row.update({labels[g]: _median_iqr(parts[g][variable]) for g in groups})
+        row: dict[str, object] = {
+            "variable": variable,
+            "level": f"median (Q1, Q3), quartiles {QUARTILES[quartiles]}",
+        }
+        row.update({labels[g]: _median_iqr(parts[g][variable], quartiles) for g in groups})
         if with_tests:
             row["p_value"], row["test"] = continuous_test([parts[g][variable] for g in groups])
         rows.append(row)
@@ -117,13 +132,16 @@ def baseline_table(
     categorical: Sequence[str] = (),
     strata: str | None = None,
     levels: Mapping[str, Sequence[object]] | None = None,
+    quartiles: str = "linear",
 ) -> pd.DataFrame:
     """Baseline characteristics by ``group`` (e.g. benign/malignant), optionally per stratum
     (e.g. cohort), as in the seed's Table 1: continuous variables as median(Q1,Q3) — quantiles
-    by linear interpolation, R's type 7 — with Mann–Whitney/Kruskal–Wallis; categorical ones as
+    by linear interpolation, R's type 7, or ``quartiles="weibull"`` for SPSS's — with Mann–Whitney/Kruskal–Wallis; categorical ones as
     count (%) with chi-square or Fisher exact (see ``categorical_test``). ``levels`` fixes the
     order of groups and of categorical levels (levels never seen are shown with 0)."""
     _columns_present(frame, [group, *continuous, *categorical, *([strata] if strata else [])])
+    if quartiles not in QUARTILES:
+        raise AnalysisInputError(f"unknown quartiles '{quartiles}' ({', '.join(QUARTILES)})")
     levels = levels or {}
     if strata is None:
         return _block(
@@ -133,6 +151,7 @@ def baseline_table(
             categorical=categorical,
             levels=levels,
             with_tests=True,
+            quartiles=quartiles,
         )
     blocks = []
     for stratum in levels.get(strata, sorted(frame[strata].dropna().unique(), key=str)):
@@ -144,6 +163,7 @@ def baseline_table(
             categorical=categorical,
             levels=levels,
             with_tests=True,
+            quartiles=quartiles,
         )
         blocks.append(block.assign(**{strata: str(stratum)})[[strata, *block.columns]])
     return pd.concat(blocks, ignore_index=True)

@@ -21,17 +21,18 @@ def only(rows, **match):
 
 
 def test_cli_reproduces_proc_delong_on_asah(run_cli):
-    run = run_cli(asah_reads(), "--no-figures")
+    run = run_cli(asah_reads(), "--no-figures", "--order", "s100b,wfns")
 
     assert run.status == 0, run.stderr
     results = run.results
     assert only(results["readers"], modality="wfns")["auc"] == pytest.approx(0.8237, abs=5e-5)
     assert only(results["readers"], modality="s100b")["auc"] == pytest.approx(0.7314, abs=5e-5)
-    # Modalities are in natural order, s100b before wfns, and diff = a − b: signs flip.
+    # --order s100b,wfns: diff = later − earlier = wfns − s100b, pROC's roc.test(wfns, s100b).
     test = only(results["comparisons"], modality_a="s100b", modality_b="wfns")
-    assert test["z"] == pytest.approx(-2.209, abs=5e-4)
+    assert test["z"] == pytest.approx(2.209, abs=5e-4)
     assert test["p"] == pytest.approx(0.02718, abs=5e-6)
-    assert test["ci"] == pytest.approx([-0.17421, -0.01041], abs=5e-6)
+    assert test["ci"] == pytest.approx([0.01041, 0.17421], abs=5e-6)
+    assert results["input"]["modality_order"] == "--order"
     assert results["mrmc"] is None
     assert any("two readers" in note for note in results["notes"])
 
@@ -60,14 +61,15 @@ def test_cli_jackknife_matches_rjafroc_on_van_dyke(run_cli):
     assert mrmc["rrrc"]["f"] == pytest.approx(4.4563187, rel=1e-6)
     assert mrmc["rrrc"]["df2"] == pytest.approx(15.259675, rel=1e-6)
     assert mrmc["rrrc"]["p"] == pytest.approx(0.051665686, rel=1e-6)
-    assert mrmc["rrrc"]["ci"] == pytest.approx([-0.087959499, 0.00035885444], rel=1e-6)
+    # RJafroc reports 1 − 2; the CLI reports later − earlier, 2 − 1: the CI negated.
+    assert mrmc["rrrc"]["ci"] == pytest.approx([-0.00035885444, 0.087959499], rel=1e-6)
     assert mrmc["frrc"]["chi2"] == pytest.approx(5.4759532, rel=1e-6)
     assert mrmc["frrc"]["p"] == pytest.approx(0.019279843, rel=1e-6)
-    assert mrmc["frrc"]["ci"] == pytest.approx([-0.080485914, -0.0071147303], rel=1e-6)
+    assert mrmc["frrc"]["ci"] == pytest.approx([0.0071147303, 0.080485914], rel=1e-6)
     assert mrmc["rrfc"]["f"] == pytest.approx(8.704, rel=1e-6)
     assert mrmc["rrfc"]["df2"] == 4
     assert mrmc["rrfc"]["p"] == pytest.approx(0.041958752, rel=1e-6)
-    assert mrmc["rrfc"]["ci"] == pytest.approx([-0.085020224, -0.0025804202], rel=1e-6)
+    assert mrmc["rrfc"]["ci"] == pytest.approx([0.0025804202, 0.085020224], rel=1e-6)
 
 
 def test_cli_writes_csvs_figures_and_strict_json(run_cli):
@@ -95,8 +97,8 @@ def test_cli_relabelling_readers_cases_and_row_order_changes_nothing(run_cli):
         case="x" + (1000 - reads["case"].astype(int)).astype(str),
     ).sample(frac=1.0, random_state=4)
 
-    before = run_cli(reads, "--no-figures", name="before").results
-    after = run_cli(renamed, "--no-figures", name="after").results
+    before = run_cli(reads, "--no-figures", "--order", "1,2", name="before").results
+    after = run_cli(renamed, "--no-figures", "--order", "1,2", name="after").results
 
     for key in ("f", "df2", "p", "diff", "se"):
         assert after["mrmc"]["rrrc"][key] == pytest.approx(before["mrmc"]["rrrc"][key], rel=1e-10)
@@ -182,7 +184,7 @@ BAD_INPUTS = {
         lambda r: r.assign(truth=r["truth"].replace("1", "2")),
         "'truth' must be 0 or 1",
     ),
-    "a class with no cases": (lambda r: r.assign(truth="0"), "no positive (truth 1) cases"),
+    "a class with no cases": (lambda r: r.assign(truth="0"), "0 positive (truth 1) case(s)"),
     "duplicate read": (lambda r: pd.concat([r, r.iloc[[0]]]), "more than once"),
     "blank reader": (lambda r: _bad(r, 2, "reader", " "), "'reader' is blank"),
 }
@@ -224,8 +226,7 @@ def test_cli_rejects_a_missing_or_empty_file(run_cli, tmp_path, capsys):
     assert "cannot read" in run.stderr
 
 
-def test_cli_reports_undefined_variances_as_null_not_nan(run_cli):
-    # One positive case: no case-sampling variance exists, but the fixed-case RRFC test does.
+def test_cli_rejects_a_class_of_one_case(run_cli):
     rows = [
         {"reader": r, "modality": m, "case": c, "truth": int(c == 0), "score": (c * 7 + k) % 5}
         for k, (r, m) in enumerate([("a", "1"), ("a", "2"), ("b", "1"), ("b", "2")])
@@ -234,8 +235,53 @@ def test_cli_reports_undefined_variances_as_null_not_nan(run_cli):
 
     run = run_cli(pd.DataFrame(rows), "--no-figures")
 
+    assert run.status == 2
+    assert "at least two cases of each class" in run.stderr
+
+
+def test_cli_reports_undefined_statistics_as_null_with_notes(run_cli):
+    # Identical modalities: no difference, no error term; perfect separation for reader a.
+    rows = [
+        {
+            "reader": r,
+            "modality": m,
+            "case": c,
+            "truth": int(c < 3),
+            "score": (10 + c) if r == "a" and c < 3 else (c * 7 + k) % 5,
+        }
+        for k, r in enumerate(["a", "b"])
+        for m in ("1", "2")
+        for c in range(8)
+    ]
+
+    run = run_cli(pd.DataFrame(rows), "--no-figures")
+
     assert run.status == 0, run.stderr
     results = run.results
-    assert results["readers"][0]["auc_se"] is None
+    perfect = next(row for row in results["readers"] if row["reader"] == "a")
+    assert perfect["auc"] == 1.0
+    assert perfect["auc_se"] == 0.0
     assert results["mrmc"]["rrrc"]["f"] is None
-    assert results["mrmc"]["rrfc"]["p"] is not None
+    comparison = next(row for row in results["comparisons"] if row["reader"] == "a")
+    assert (comparison["z"], comparison["p"]) == (0.0, 1.0)
+    notes = " | ".join(results["notes"])
+    assert "perfect separation" in notes
+    assert "both AUCs are 1" in notes
+    assert "identical ROC results" in notes
+    assert "MRMC RRRC: test undefined" in notes
+
+
+def test_cli_states_ci_methods_and_covariance_scope(run_cli):
+    reads = vandyke_reads()
+    run = run_cli(reads, "--no-figures", "--ci", "wald", "--covariance", "jackknife")
+
+    assert run.status == 0, run.stderr
+    methods = run.results["methods"]
+    assert "AUC(1 - AUC)/n" in methods["auc_ci"]
+    assert "Wald" in methods["proportion_ci"]
+    assert {"kappa_ci", "comparison_ci", "mrmc_ci"} <= set(methods)
+    assert any("--covariance jackknife" in note for note in run.results["notes"])
+    row = run.results["readers"][0]
+    n = row["n_cases"]
+    half = 1.959963984540054 * (row["auc"] * (1 - row["auc"]) / n) ** 0.5
+    assert row["auc_ci"] == pytest.approx([row["auc"] - half, row["auc"] + half], abs=1e-12)

@@ -49,7 +49,10 @@ def test_cli_adds_every_optional_block(run_cli, tmp_path):
         low, high = row[f"delta_{name}_ci"]
         assert low <= row[f"delta_{name}"] <= high
         assert "Newcombe" in row[f"delta_{name}_method"]
-    assert [block["modality"] for block in results["agreement"]] == ["assisted", "unassisted"]
+    assert [block["modality"] for block in results["agreement"]] == [
+        "unassisted",
+        "assisted",
+    ]  # file order: earlier first
     assert len(results["reading_time"]["paired"]) == 5
     ratio = results["reading_time"]["mixed_model"]["ratios"][0]
     assert ratio["ci"][0] < ratio["ratio"] < ratio["ci"][1]
@@ -63,7 +66,7 @@ def test_cli_adds_every_optional_block(run_cli, tmp_path):
         assert set(pooled[key]) == {"count", "of", "rate"}
     assert set(results["seniority"]) == {"junior", "senior"}
     senior = results["seniority"]["senior"]["mrmc"]
-    assert senior["modalities"] == ["assisted", "unassisted"]
+    assert senior["modalities"] == ["unassisted", "assisted"]
     assert "rrrc" in senior["modality_fom"]["assisted"]
 
 

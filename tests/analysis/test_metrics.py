@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,27 +109,50 @@ def test_kappa_se_is_fleiss_cohen_everitt_by_hand():
     assert result.ci == pytest.approx((0.4 - 1.959964 * se, 0.4 + 1.959964 * se), abs=1e-6)
 
 
-def test_mcnemar_is_exact_binomial_below_25_discordant_pairs():
-    # 2 lost and 8 gained: p = 2·P(X ≤ 2 | 10, ½) = 2·(1 + 10 + 45)/1024.
-    before = np.array([True] * 2 + [False] * 8 + [True] * 5)
-    after = np.array([False] * 2 + [True] * 8 + [True] * 5)
+def _pairs(lost: int, gained: int, same: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    before = np.array([True] * lost + [False] * gained + [True] * same)
+    after = np.array([False] * lost + [True] * gained + [True] * same)
+    return before, after
+
+
+def test_mcnemar_default_is_mid_p_on_fagerland_bentur_example():
+    # Fagerland, Lydersen & Laake 2013 (BMC Med Res Methodol 13:91), Table 1 (Bentur et al.):
+    # 1 and 7 discordant pairs. Their p-values: mid-p 0.039, exact conditional 0.070,
+    # asymptotic 0.034, asymptotic with continuity correction 0.077.
+    before, after = _pairs(1, 7, same=13)
 
     result = mcnemar_paired(correct_before=before, correct_after=after)
 
-    assert (result.lost, result.gained) == (2, 8)
+    assert (result.lost, result.gained) == (1, 7)
+    assert result.p == pytest.approx(0.039, abs=5e-4)
+    assert result.p == pytest.approx(2 * 9 / 256 - 8 / 256, abs=1e-12)
+    assert result.method.startswith("mid-p McNemar")
+    expected: dict[Any, float] = {"exact": 0.070, "asymptotic": 0.034, "asymptotic-cc": 0.077}
+    for method, p in expected.items():
+        variant = mcnemar_paired(correct_before=before, correct_after=after, method=method)
+        assert variant.p == pytest.approx(p, abs=5e-4), method
+
+
+def test_mcnemar_mid_p_is_one_when_lost_equals_gained_and_symmetric():
+    before, after = _pairs(4, 4)
+    assert mcnemar_paired(correct_before=before, correct_after=after).p == 1.0
+    one, other = _pairs(2, 9), _pairs(9, 2)
+    p_one = mcnemar_paired(correct_before=one[0], correct_after=one[1]).p
+    p_other = mcnemar_paired(correct_before=other[0], correct_after=other[1]).p
+    assert p_one == pytest.approx(p_other, abs=1e-15)
+    exact = mcnemar_paired(correct_before=one[0], correct_after=one[1], method="exact").p
+    assert p_one < exact
+
+
+def test_mcnemar_auto_keeps_the_former_exact_then_corrected_chi_square_rule():
+    before, after = _pairs(2, 8)
+    result = mcnemar_paired(correct_before=before, correct_after=after, method="auto")
     assert result.p == pytest.approx(112 / 1024, abs=1e-12)
-    assert result.method == "exact binomial"
-
-
-def test_mcnemar_is_continuity_corrected_chi_square_from_25_discordant_pairs():
+    assert result.method == "exact conditional binomial McNemar"
     before = np.array([True] * 10 + [False] * 20)
-    after = ~before
-
-    result = mcnemar_paired(correct_before=before, correct_after=after)
-
+    result = mcnemar_paired(correct_before=before, correct_after=~before, method="auto")
     assert result.statistic == pytest.approx((abs(10 - 20) - 1) ** 2 / 30, abs=1e-12)
     assert result.p == pytest.approx(stats.chi2.sf(2.7, 1), abs=1e-12)
-    assert result.method == "chi-square with continuity correction"
 
 
 def test_mcnemar_without_discordant_pairs_is_not_significant():
@@ -221,3 +246,25 @@ def test_reader_metrics_frame_and_seniority_means():
     )
     with pytest.raises(AnalysisInputError, match="no seniority"):
         seniority_means(metrics=frame, seniority={"C": "senior"})
+
+
+def test_kappa_ci_is_truncated_to_minus_one_one():
+    from analysis.metrics import ConfusionMatrix, kappa_against_truth
+
+    result = kappa_against_truth(table=ConfusionMatrix(tp=9, fn=1, fp=0, tn=5))
+    assert result.ci[1] <= 1.0
+    assert result.ci[0] >= -1.0
+    assert result.kappa + 1.96 * result.se > 1.0  # the raw Wald bound would exceed 1
+
+
+def test_wald_intervals_follow_the_seed_paper_and_are_not_truncated():
+    from analysis.metrics import wald_auc, wilson_proportion
+
+    p = wilson_proportion(successes=19, total=20, method="wald")
+    half = 1.959963984540054 * np.sqrt(0.95 * 0.05 / 20)
+    assert p.ci == pytest.approx((0.95 - half, 0.95 + half), abs=1e-12)
+    assert p.ci[1] > 1.0
+    assert p.method == "wald"
+    assert wald_auc(auc=0.9, n=100) == pytest.approx(
+        (0.9 - 1.959963984540054 * 0.03, 0.9 + 1.959963984540054 * 0.03), abs=1e-12
+    )

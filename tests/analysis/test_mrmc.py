@@ -52,8 +52,9 @@ def test_or_jackknife_matches_rjafroc_on_van_dyke(vandyke):
     assert result.rrrc.test.statistic == pytest.approx(4.4563187, rel=1e-6)
     assert result.rrrc.test.df2 == pytest.approx(15.259675, rel=1e-6)
     assert result.rrrc.test.p == pytest.approx(0.051665686, rel=1e-6)
-    assert result.rrrc.pairs[0].diff == pytest.approx(-0.043800322, rel=1e-6)
-    assert result.rrrc.pairs[0].ci == pytest.approx((-0.087959499, 0.00035885444), rel=1e-6)
+    # RJafroc reports 1 − 2; here every difference is later − earlier, 2 − 1.
+    assert result.rrrc.pairs[0].diff == pytest.approx(0.043800322, rel=1e-6)
+    assert result.rrrc.pairs[0].ci == pytest.approx((-0.00035885444, 0.087959499), rel=1e-6)
     assert result.rrrc.modality_fom["1"].ci == pytest.approx((0.82522360, 0.96885048), rel=1e-6)
     assert result.rrrc.modality_fom["2"].ci == pytest.approx((0.89413783, 0.98753689), rel=1e-6)
     assert (vc.var_r, vc.var_tr, vc.cov1, vc.cov2, vc.cov3, vc.var_error) == pytest.approx(
@@ -67,15 +68,15 @@ def test_frrc_and_rrfc_match_rjafroc_on_van_dyke(vandyke):
 
     assert result.frrc.test.statistic == pytest.approx(5.4759532, rel=1e-6)
     assert result.frrc.test.p == pytest.approx(0.019279843, rel=1e-6)
-    assert result.frrc.pairs[0].ci == pytest.approx((-0.080485914, -0.0071147303), rel=1e-6)
+    assert result.frrc.pairs[0].ci == pytest.approx((0.0071147303, 0.080485914), rel=1e-6)
     assert result.frrc.modality_fom["1"].ci == pytest.approx((0.84943008, 0.94464399), rel=1e-6)
     assert result.frrc.modality_fom["2"].ci == pytest.approx((0.90795637, 0.97371835), rel=1e-6)
     assert result.rrfc.test.statistic == pytest.approx(8.704, rel=1e-6)
     assert result.rrfc.test.p == pytest.approx(0.041958752, rel=1e-6)
-    assert result.rrfc.pairs[0].ci == pytest.approx((-0.085020224, -0.0025804202), rel=1e-6)
+    assert result.rrfc.pairs[0].ci == pytest.approx((0.0025804202, 0.085020224), rel=1e-6)
     assert result.rrfc.modality_fom["1"].ci == pytest.approx((0.82809808, 0.96597599), rel=1e-6)
     first, last = result.reader_differences["1"][0], result.reader_differences["5"][0]
-    assert (first.diff, first.se) == pytest.approx((-0.028180354, 0.025512133), rel=1e-6)
+    assert (first.diff, first.se) == pytest.approx((0.028180354, 0.025512133), rel=1e-6)
     assert (last.se, last.p) == pytest.approx((0.044057460, 0.023000993), rel=1e-6)
 
 

@@ -124,14 +124,29 @@ def test_ties_between_classes_count_one_half():
     assert empirical_auc(truth=[1, 0, 1, 0], scores=[3, 3, 3, 3]) == pytest.approx(0.5)
 
 
-def test_identical_score_vectors_give_an_undefined_not_a_significant_test():
+def test_identical_score_vectors_give_z_0_and_p_1_with_a_note():
+    # pROC's roc.test gives z 0, p 1 (with a warning) when there is nothing to compare.
     truth = [1, 0, 1, 0, 1]
     scores = [0.9, 0.1, 0.4, 0.5, 0.7]
 
     test = delong_paired_test(truth=truth, scores_a=scores, scores_b=scores)
 
     assert test.diff == 0.0
-    assert np.isnan(test.p)
+    assert (test.z, test.p) == (0.0, 1.0)
+    assert test.notes
+
+
+def test_perfect_separation_has_variance_0_and_two_perfect_curves_p_1():
+    truth = [1, 1, 0, 0, 0]
+    perfect = auc_delong(truth=truth, scores=[5, 4, 3, 2, 1])
+    assert (perfect.auc, perfect.se) == (1.0, 0.0)
+    assert "perfect separation" in perfect.notes[0]
+    test = delong_paired_test(truth=truth, scores_a=[5, 4, 3, 2, 1], scores_b=[9, 8, 1, 2, 3])
+    assert (test.z, test.p) == (0.0, 1.0)
+    assert "both AUCs are 1" in test.notes[0]
+    tied = auc_delong(truth=truth, scores=[1, 1, 1, 1, 1])
+    assert (tied.auc, tied.se) == (0.5, 0.0)
+    assert "all scores tied" in tied.notes[0]
 
 
 def test_roc_curve_runs_from_origin_to_top_right():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -30,9 +31,22 @@ def test_continuous_rows_show_median_iqr_with_mann_whitney_for_two_groups(cohort
 
     row = table.iloc[0]
     assert row["0 (n = 6)"] == "52.50(46.25,58.75)"
-    assert row["test"] == "Mann-Whitney U"
+    assert row["test"] in (
+        "Mann-Whitney U (exact)",
+        "Mann-Whitney U (normal approximation, tie-corrected, continuity-corrected)",
+    )
+    assert row["level"] == "median (Q1, Q3), quartiles R type 7 (linear interpolation)"
     expected = stats.mannwhitneyu(cohort.age[:6], cohort.age[6:], alternative="two-sided").pvalue
     assert row["p_value"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_spss_quartiles_are_an_option_and_are_named(cohort):
+    table = baseline_table(frame=cohort, group="truth", continuous=["age"], quartiles="weibull")
+
+    row = table.iloc[0]
+    q1, median, q3 = np.quantile(cohort.age[:6], [0.25, 0.5, 0.75], method="weibull")
+    assert row["0 (n = 6)"] == f"{median:.2f}({q1:.2f},{q3:.2f})"
+    assert "SPSS" in row["level"]
 
 
 def test_kruskal_wallis_for_more_than_two_groups(cohort):

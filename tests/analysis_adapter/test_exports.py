@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from django.http import StreamingHttpResponse
 
 from analysis.web.exports import (
@@ -143,3 +144,52 @@ def test_the_exports_of_a_study_without_reads_have_headers_only(personas: Person
     assert reads == [list(READ_COLUMNS)]
     _, metrics = _download("/studies/s/exports/reader_metrics.csv", username="alice")
     assert metrics == [], "no reads, no metrics: an empty file"
+
+
+def test_the_reads_export_feeds_the_cli_as_downloaded(crossed: BuiltStudy, tmp_path) -> None:
+    import json
+
+    from analysis.cli import main
+    from analysis.roc import delong_paired_test
+
+    read = Read.objects.get(session=crossed.sessions[(1, 0)], case=crossed.cases[0])
+    read_revise(read=read, confidence=int(crossed.confidence[1, 0, 0]), reason="same call")
+    _, rows = _download("/studies/s/exports/reads.csv")
+    header, body = rows[0], rows[1:]
+    column = {name: i for i, name in enumerate(header)}
+    # Eve has not finished round 2: one of her reads is missing from the file.
+    missing = next(
+        i for i, r in enumerate(body) if r[column["reader"]] == "eve" and r[column["round"]] == "2"
+    )
+    path = tmp_path / "s-reads.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *body[:missing], *body[missing + 1 :]])
+
+    out = tmp_path / "out"
+    assert main(["--reads", str(path), "--out", str(out), "--no-figures"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["input"]["readers"] == ["bob", "dora"]
+    assert results["input"]["modalities"] == ["round 1 (unassisted)", "round 2 (assisted)"]
+    assert results["input"]["modality_order"] == "round column of the reads export"
+    assert results["input"]["decisions"] is True
+    assert any("eve" in note for note in results["notes"])
+    assert any("superseded" in note for note in results["notes"])
+    bob = next(c for c in results["comparisons"] if c["reader"] == "bob")
+    expected = delong_paired_test(
+        truth=crossed.truth, scores_a=crossed.confidence[1, 0], scores_b=crossed.confidence[0, 0]
+    )
+    # The study's current reads (the fixture already holds a correction of a round-1 read).
+    current = {
+        (r[column["round"]], r[column["case"]]): float(r[column["confidence"]])
+        for r in body
+        if r[column["reader"]] == "bob" and r[column["is_current"]] == "1"
+    }
+    cases = [case.key for case in crossed.cases]
+    expected = delong_paired_test(
+        truth=crossed.truth,
+        scores_a=[current["2", c] for c in cases],
+        scores_b=[current["1", c] for c in cases],
+    )
+    assert bob["diff"] == pytest.approx(expected.diff, abs=1e-12)
+    assert bob["ci"] == pytest.approx(list(expected.ci), abs=1e-12)
+    assert results["mrmc"] is not None

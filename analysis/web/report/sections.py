@@ -93,14 +93,9 @@ def reader_metrics(reads: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return table.iloc[order].reset_index(drop=True)
 
 
-def _minus(value: float) -> float:
-    """−value, with 0 staying 0 rather than becoming −0.0 (which prints as "-0.0")."""
-    return 0.0 - value
-
-
 def reader_changes(results: StudyResults) -> list[dict[str, Any]]:
-    """Each reader's change between rounds as later − earlier (the core reports a − b with a
-    the earlier round), so that an improvement with assistance is positive."""
+    """Each reader's change between rounds as later − earlier (the core's b − a, a the earlier
+    round), so that an improvement with assistance is positive."""
     changes = []
     for row in results.comparisons.to_dict(orient="records"):
         change: dict[str, Any] = {
@@ -109,17 +104,17 @@ def reader_changes(results: StudyResults) -> list[dict[str, Any]]:
             "to": row["modality_b"],
             "auc_from": row["auc_a"],
             "auc_to": row["auc_b"],
-            "delta_auc": _minus(row["diff"]),
+            "delta_auc": row["diff"],
             "delta_auc_se": row["se"],
-            "delta_auc_ci": [_minus(row["ci_high"]), _minus(row["ci_low"])],
-            "z": _minus(row["z"]),
+            "delta_auc_ci": [row["ci_low"], row["ci_high"]],
+            "z": row["z"],
             "p": row["p"],
         }
         for name in ("sensitivity", "specificity"):
             if f"{name}_a" in row:
                 change[f"{name}_from"] = row[f"{name}_a"]
                 change[f"{name}_to"] = row[f"{name}_b"]
-                change[f"delta_{name}"] = _minus(row[f"{name}_diff"])
+                change[f"delta_{name}"] = row[f"{name}_diff"]
                 change[f"{name}_p"] = row[f"{name}_p"]
                 change[f"{name}_test"] = row[f"{name}_test"]
         changes.append(change)

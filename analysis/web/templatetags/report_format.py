@@ -183,7 +183,7 @@ def _mrmc_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
                 [
                     "Analysis",
                     "AUC per round (95% CI)",
-                    "Earlier − later round (95% CI)",
+                    "Later − earlier round (95% CI)",
                     "Test",
                     "p",
                 ],
