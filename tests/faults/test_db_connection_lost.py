@@ -4,28 +4,21 @@ connection), once before the transaction commits and once after, when only the a
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
-from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.test import Client
 
-from readerstudy.reading import services
 from readerstudy.reading.models import Read, ReadingSession
 from readerstudy.reading.selectors import session_progress
 from tests.conftest import PASSWORD, Personas
+from tests.dbfaults import NEEDS_POSTGRESQL, backend_pid, read_submit_drops_connection_once
 from tests.reading.test_api import reading_study_create
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: the test kills the server process of its own connection, "
-    "which SQLite (in-process, no server) does not have",
-)
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason=NEEDS_POSTGRESQL)
 
 
 @pytest.fixture
@@ -39,51 +32,6 @@ def _reconnect_after(transactional_db: None) -> Iterator[None]:
     """A test that stops before its own reconnect must not leave the flush a dead connection."""
     yield
     close_old_connections()
-
-
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("select pg_backend_pid()")
-        return int(cursor.fetchone()[0])
-
-
-def _terminate(pid: int) -> None:
-    """Kill the server process behind `pid` from a second connection and wait until it is gone,
-    so the next statement on the victim meets a dead connection, not a race."""
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        autocommit=True,
-    ) as killer:
-        assert killer.execute("select pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
-        deadline = time.monotonic() + 10
-        while killer.execute("select 1 from pg_stat_activity where pid = %s", [pid]).fetchone():
-            assert time.monotonic() < deadline, "the backend did not exit"
-            time.sleep(0.02)
-
-
-def _drop_first_call(monkeypatch: pytest.MonkeyPatch, *, after_commit: bool) -> list[int]:
-    """Make read_submit lose its connection on its first call, after inserting the read: inside
-    the transaction (nothing is committed) or right after the commit (only the answer is lost)."""
-    original: Callable[..., None] = services._session_complete_if_done
-    killed: list[int] = []
-
-    def dropping(**kwargs: Any) -> None:
-        if not killed:
-            pid = _backend_pid()
-            killed.append(pid)
-            if after_commit:
-                transaction.on_commit(lambda: _terminate(pid))
-            else:
-                _terminate(pid)
-        original(**kwargs)
-
-    monkeypatch.setattr(services, "_session_complete_if_done", dropping)
-    return killed
 
 
 def _bob() -> Client:
@@ -151,14 +99,14 @@ def test_a_connection_lost_inside_the_submit_transaction_is_retried_into_one_rea
 ) -> None:
     bob = _bob()
     url, session, body = _submit_body(bob, study)
-    killed = _drop_first_call(monkeypatch, after_commit=False)
+    killed = read_submit_drops_connection_once(monkeypatch, after_commit=False)
 
     first = bob.post(url, body, content_type="application/json")
     assert killed, "the fault was not injected"
     _assert_unavailable(first)
 
     close_old_connections()  # as Django does when the next request starts
-    assert _backend_pid() != killed[0]
+    assert backend_pid() != killed[0]
     assert not Read.objects.filter(session=session).exists()  # rolled back with the connection
     _assert_one_read(bob, url, session, body)
 
@@ -168,14 +116,14 @@ def test_a_connection_lost_after_the_commit_loses_only_the_answer_and_the_retry_
 ) -> None:
     bob = _bob()
     url, session, body = _submit_body(bob, study)
-    killed = _drop_first_call(monkeypatch, after_commit=True)
+    killed = read_submit_drops_connection_once(monkeypatch, after_commit=True)
 
     first = bob.post(url, body, content_type="application/json")
     assert killed, "the fault was not injected"
     _assert_unavailable(first)  # the read is stored, but the client never heard so
 
     close_old_connections()
-    assert _backend_pid() != killed[0]
+    assert backend_pid() != killed[0]
     stored = Read.objects.get(session=session)
     assert str(stored.nonce) == body["nonce"]
     _assert_one_read(bob, url, session, body)
