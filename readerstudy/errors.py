@@ -13,10 +13,13 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +59,27 @@ class ImportRejected(ApplicationError):
     """An import failed validation; `extra["errors"]` lists every problem with its row."""
 
 
+DATABASE_UNAVAILABLE = "The database could not be reached; please try again in a moment."
+
+
+def _database_unavailable(exc: Exception) -> Response:
+    """A lost or refused database connection (or a deadlock, a timeout): transient, so the client
+    may send the same request again (a read's submit is idempotent by its nonce). Django drops
+    the broken connection when the next request starts; the details stay in the server's log."""
+    logger.warning("API request failed on the database: %s", type(exc).__name__, exc_info=exc)
+    response = Response(
+        {"message": DATABASE_UNAVAILABLE, "extra": {}}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render application, Django and DRF errors in one shape: {"message": ..., "extra": {...}}."""
     if isinstance(exc, ApplicationError):
         return Response({"message": exc.message, "extra": exc.extra}, status=exc.status_code)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return _database_unavailable(exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages

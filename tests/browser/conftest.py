@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import PASSWORD
+
 # Playwright's sync API keeps an event loop in this thread; the ORM calls in these tests are
 # ordinary synchronous ones made between browser steps.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -67,3 +69,18 @@ def shot(page: Any, name: str) -> None:
     """Keep a screenshot as a test artefact (test-artifacts/browser/)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def login(page: Any, base: str, username: str) -> None:
+    """Log in through the login form, as a person does."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def case_label(page: Any) -> str:
+    """The label of the case on the reading screen, once one is shown."""
+    page.wait_for_function("() => document.getElementById('case-label').textContent !== '…'")
+    return str(page.text_content("#case-label"))

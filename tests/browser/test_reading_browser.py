@@ -17,8 +17,8 @@ from readerstudy.reading.models import Decision, Read, Round
 from readerstudy.reading.services import round_open, washout_override_grant
 from readerstudy.studies.importing import cases_import
 from readerstudy.studies.models import Cohort, StaffRole, StudyMembership
-from tests.browser.conftest import shot
-from tests.conftest import PASSWORD, Personas
+from tests.browser.conftest import case_label, login, shot
+from tests.conftest import Personas
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,28 +57,15 @@ def study(personas_tx: Personas, tmp_path: Path) -> Personas:
     return p
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
-def _label(page: Any) -> str:
-    page.wait_for_function("() => document.getElementById('case-label').textContent !== '…'")
-    return str(page.text_content("#case-label"))
-
-
 def test_a_reader_reads_with_keyboard_and_mouse_resumes_after_reload_and_sees_no_ai(
     study: Personas, page: Any, live_server: Any
 ) -> None:
     base = live_server.url
-    _login(page, base, "bob")
+    login(page, base, "bob")
     page.click("text=Go to my reading")
     page.click("button.start")
     page.wait_for_url("**/reading/sessions/*/")
-    first = _label(page)
+    first = case_label(page)
     assert page.locator("#ai-panel").count() == 0
     assert page.locator("#heatmap").count() == 0
     shot(page, "round1-first-case")
@@ -90,7 +77,7 @@ def test_a_reader_reads_with_keyboard_and_mouse_resumes_after_reload_and_sees_no
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => document.getElementById('case-label').textContent !== '{first}'")
-    second = _label(page)
+    second = case_label(page)
     assert "2 of" in str(page.text_content("#progress-text"))
 
     # Mouse: click benign, set the slider, zoom and reset, submit.
@@ -102,12 +89,12 @@ def test_a_reader_reads_with_keyboard_and_mouse_resumes_after_reload_and_sees_no
     page.wait_for_function(
         f"() => document.getElementById('case-label').textContent !== '{second}'"
     )
-    third = _label(page)
+    third = case_label(page)
 
     # Reload mid-case: the same case comes back, nothing was lost.
     page.keyboard.press("b")
     page.reload()
-    assert _label(page) == third
+    assert case_label(page) == third
     assert "3 of" in str(page.text_content("#progress-text"))
     reads = Read.objects.filter(session__reader=study.bob).order_by("submitted_at")
     assert [(r.decision, r.confidence) for r in reads] == [("malignant", 55), ("benign", 15)]
@@ -141,11 +128,11 @@ def test_the_assisted_round_shows_the_labelled_ai_output_and_a_toggleable_heatma
             actor=study.bob.user,
         )
     base = live_server.url
-    _login(page, base, "bob")
+    login(page, base, "bob")
     page.goto(f"{base}/reading/")
     page.click("button.start")
     page.wait_for_url("**/reading/sessions/*/")
-    _label(page)
+    case_label(page)
     assert "AI model output" in str(page.text_content("#ai-panel"))
     assert "Probability of malignancy 80%" in str(page.text_content("#ai-result"))
     page.wait_for_function("() => document.getElementById('heatmap').width > 0")

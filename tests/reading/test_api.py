@@ -30,7 +30,10 @@ def login(username: str) -> Client:
 @pytest.fixture
 def reading_study(personas: Personas) -> Personas:
     """Study S with 4 cases of 2 images each, an AI model with output, rounds 1 and 2 open."""
-    p = personas
+    return reading_study_create(personas)
+
+
+def reading_study_create(p: Personas) -> Personas:
     model = ModelVersion.objects.create(
         name="m1", architecture="resnet18", checkpoint="x.pt", checkpoint_sha256="0" * 64
     )

@@ -1,6 +1,10 @@
 // The reading screen: one case at a time, server-ordered; time on case counts only while visible.
 import { ApiError, clearErrors, getJson, postJson, showErrors } from "./api.js";
 
+const SUBMIT_ATTEMPTS = 4;
+// Answers that mean "not now" rather than "no": a proxy without its app, the app without its database.
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
+
 {
   const root = document.getElementById("reading");
   const assisted = root.dataset.assisted === "true";
@@ -150,19 +154,26 @@ import { ApiError, clearErrors, getJson, postJson, showErrors } from "./api.js";
                    nonce: state.nonce, active_ms: activeMs(), features, comment: form.comment.value };
     state.busy = true; $("submit").disabled = true;
     // Retries reuse the nonce: the server stores one read however often this arrives.
-    for (let attempt = 0; attempt < 4; attempt += 1) {
+    const kept = "Your answer is kept — press Enter to retry.";
+    let failure = null;
+    for (let attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt += 1) {
       try {
         const result = await postJson(root.dataset.readsUrl, body);
         state.busy = false; $("submit").disabled = false;
         render(result.next);
         return;
       } catch (error) {
-        // The server answered: retrying cannot help; show why, next to the field at fault.
-        if (error instanceof ApiError) { showErrors(form, error, $("answer-error")); break; }
-        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+        // The server answered no: retrying cannot help; show why, next to the field at fault.
+        // It answered "briefly unavailable" (its database connection dropped): retry as if
+        // the network had failed, since the nonce makes the retry safe.
+        if (error instanceof ApiError && !TRANSIENT_STATUS.has(error.status)) {
+          showErrors(form, error, $("answer-error")); failure = null; break;
+        }
+        failure = error instanceof ApiError ? `${error.message} ${kept}` : `Could not reach the server. ${kept}`;
+        if (attempt + 1 < SUBMIT_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
       }
     }
-    if (!$("answer-error").textContent) showError("Could not reach the server; your answer is kept — press Enter to retry.");
+    if (failure) showError(failure);
     state.busy = false; $("submit").disabled = false;
   };
   form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
