@@ -54,7 +54,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client: Client, personas: Persona
     response = client.get("/studies/s/exports/reads.csv")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
-    assert client.get("/api/studies/s/report/").status_code == 403
+    assert client.get("/api/studies/s/report/").status_code == 401
 
 
 def test_an_unknown_export_kind_is_404(personas: Personas) -> None:

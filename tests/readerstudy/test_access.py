@@ -52,7 +52,8 @@ def test_the_api_reports_each_persons_role(personas: Personas) -> None:
 
 def test_the_api_refuses_anonymous_requests(client: Client, db: None) -> None:
     response = client.get("/api/studies/")
-    assert response.status_code == 403
+    assert response.status_code == 401  # "sign in", told apart from "not allowed" (403)
+    assert response["WWW-Authenticate"].startswith("Session")
     assert set(response.json()) == {"message", "extra"}
 
 
