@@ -19,4 +19,4 @@ class SessionAuthentication(authentication.SessionAuthentication):
 class SessionAuthenticationScheme(SessionScheme):
     """The schema's security scheme for it: the session cookie, as for DRF's own class."""
 
-    target_class = SessionAuthentication
+    target_class = "readerstudy.accounts.authentication.SessionAuthentication"
