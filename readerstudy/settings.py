@@ -169,7 +169,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["readerstudy.accounts.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "readerstudy.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "readerstudy.errors.api_exception_handler",
     # JSON only: Swagger UI at /api/docs/ is the API's page (DRF's browsable pages carry inline
     # styles that the Content-Security-Policy refuses).

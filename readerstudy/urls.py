@@ -11,6 +11,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from inference.worker import urls as inference_urls
+from readerstudy.errors import page_not_found
 from readerstudy.health import healthz
 from readerstudy.reading import urls as reading_urls
 from readerstudy.studies import urls as studies_urls
@@ -50,3 +51,6 @@ urlpatterns = [
     path("", include(reading_urls.urlpatterns)),
     path("", include("frontend.urls")),
 ]
+
+# A URL under /api/ that matches nothing answers in the API's JSON shape, not an HTML page.
+handler404 = page_not_found
