@@ -56,7 +56,10 @@ def reader_home(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 def reading_screen(request: HttpRequest, session_pk: int) -> HttpResponse:
-    reader = _reader_or_403(request)
+    # A URL naming a session: to a non-reader it answers as a missing session would.
+    reader = access.reader_for(request.user)
+    if reader is None:
+        raise Http404("No such reading session.")
     session = (
         ReadingSession.objects.select_related("round__study")
         .filter(pk=session_pk, reader=reader)

@@ -3,7 +3,8 @@ access rules (`readerstudy.accounts.access`), what readers saw cannot change onc
 and every change is audited.
 
 - Lists: a coordinator sees only rows of the studies they coordinate (`study_path` leads from the
-  model to its study). An object outside them answers as a missing one.
+  model to its study). An object outside them answers 404, as a missing one (Django's admin
+  would redirect to its index with a message instead: `AuditedAdmin.get_object`).
 - Dropdowns: every foreign key to a study-owned model offers only the coordinator's rows, so a
   forged POST naming another study's row fails validation like any bad choice. People (users,
   readers) are offered when they belong to the coordinator's studies or to no study yet.
@@ -20,7 +21,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import ForeignKey, Model, Q, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
@@ -124,7 +125,20 @@ class ScopedFormFieldsMixin:
 
 
 class AuditedAdmin(ScopedFormFieldsMixin, admin.ModelAdmin):
-    """Every admin addition, change and deletion is an audit event of the object's study."""
+    """Every admin addition, change and deletion is an audit event of the object's study.
+
+    An object outside the (scoped) queryset is 404: the change, history, delete and password
+    views all fetch through `get_object`, before they check permissions, so neither a missing
+    object nor another study's answers anything else.
+    """
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No such object.")
+        return obj
 
     def _audit(self, request: HttpRequest, obj: Model, verb: str, message: Any) -> None:
         user = request.user

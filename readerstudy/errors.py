@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
@@ -125,3 +126,11 @@ def _unexpected(exc: Exception, context: dict[str, Any]) -> Response | None:
         },
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 for a URL that matches no pattern: under /api/ in the API's one shape (a
+    client of the API never gets an HTML page), elsewhere the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
+    return defaults.page_not_found(request, exception)

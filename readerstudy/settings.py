@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
         "import": env_rate("THROTTLE_IMPORT", default="10/hour"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "readerstudy.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "readerstudy.errors.api_exception_handler",
     # JSON only: Swagger UI at /api/docs/ is the API's page (DRF's browsable pages carry inline
     # styles that the Content-Security-Policy refuses).

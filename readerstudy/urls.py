@@ -5,20 +5,30 @@ The API lives under /api/ in one namespace, "api", gathered from each app's `api
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from knox.models import AuthToken
 
 from inference.worker import urls as inference_urls
 from readerstudy.accounts import urls as accounts_urls
 from readerstudy.audit import urls as audit_urls
+from readerstudy.errors import page_not_found
 from readerstudy.health import healthz
 from readerstudy.reading import urls as reading_urls
 from readerstudy.studies import urls as studies_urls
 
 admin.site.site_header = "readerstudy administration"
 admin.site.site_title = "readerstudy"
+# Libraries' own admins (API tokens, login lockouts, TOTP devices) go through none of our scoping
+# or auditing: they are managed through our API (`/api/tokens/`), `manage.py axes_reset` and the
+# second-factor pages instead.
+for _model in (AuthToken, AccessAttempt, AccessFailureLog, AccessLog, TOTPDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 api_patterns = [
     *studies_urls.api_patterns,
@@ -55,3 +65,6 @@ urlpatterns = [
     path("", include(reading_urls.urlpatterns)),
     path("", include("frontend.urls")),
 ]
+
+# A URL under /api/ that matches nothing answers in the API's JSON shape, not an HTML page.
+handler404 = page_not_found

@@ -109,6 +109,15 @@ def reader_for(user: Any) -> Reader | None:
     return Reader.objects.select_related("user").filter(user=user).first()
 
 
+def reader_or_404(user: Any, *, what: str = "object") -> Reader:
+    """The user's reader profile; `NotFound` for anyone else, for a URL naming a reader's own
+    session or round: to a non-reader it answers as a missing one would, so nothing leaks."""
+    reader = reader_for(user)
+    if reader is None:
+        raise NotFound(f"No such {what}.")
+    return reader
+
+
 def reader_require(user: Any) -> Reader:
     """The user's reader profile; `NotPermitted` for anyone else (reading is for readers)."""
     if not isinstance(user, User) or not user.is_authenticated:

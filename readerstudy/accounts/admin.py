@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -11,9 +12,29 @@ from readerstudy.accounts.models import Reader, User
 from readerstudy.admin_scoping import PEOPLE_PATHS, AuditedAdmin, people_scoped
 
 
+def _superusers_only(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Everything for a superuser, nothing for anyone else: their objects answer 404."""
+    user = request.user
+    return queryset if isinstance(user, User) and user.is_superuser else queryset.none()
+
+
 @admin.register(User)
 class AuditedUserAdmin(UserAdmin, AuditedAdmin):
     """Users and their permissions: superusers only (coordinators have no permission here)."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return _superusers_only(request, super().get_queryset(request))
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(GroupAdmin, AuditedAdmin):
+    """The role groups and their permissions: superusers only, like users."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return _superusers_only(request, super().get_queryset(request))
 
 
 @admin.register(Reader)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.accounts.access import reader_require
+from readerstudy.accounts.access import reader_or_404, reader_require
 from readerstudy.errors import NotFound, NotPermitted
 from readerstudy.reading.labels import case_for_label
 from readerstudy.reading.models import Decision, Read, ReadingSession, Round
@@ -138,7 +138,7 @@ class SessionStartApi(APIView):
 
     @extend_schema(request=None, responses={201: SessionStartOutput})
     def post(self, request: Request, round_pk: int) -> Response:
-        reader = reader_require(request.user)
+        reader = reader_or_404(request.user, what="round")
         round = Round.objects.filter(pk=round_pk, study__enrolments__reader=reader).first()
         if round is None:
             raise NotFound("No such round.")
@@ -170,7 +170,9 @@ class SessionCurrentCaseApi(APIView):
 
     @extend_schema(responses=CurrentCaseOutput)
     def get(self, request: Request, session_pk: int) -> Response:
-        session = session_for_reader(reader=reader_require(request.user), session_pk=session_pk)
+        session = session_for_reader(
+            reader=reader_or_404(request.user, what="reading session"), session_pk=session_pk
+        )
         return _private(Response(CurrentCaseOutput(_current_case(session)).data))
 
 
@@ -179,7 +181,7 @@ class SessionCaseApi(APIView):
 
     @extend_schema(responses=CaseOutput)
     def get(self, request: Request, session_pk: int, label: str) -> Response:
-        reader = reader_require(request.user)
+        reader = reader_or_404(request.user, what="reading session")
         session = session_for_reader(reader=reader, session_pk=session_pk)
         case = _session_case(session, label)
         if not session.round.study.allow_revisions and session_next_case(session=session) != case:
@@ -206,7 +208,7 @@ class ReadSubmitApi(APIView):
 
     @extend_schema(request=ReadInput, responses={201: ReadOutput})
     def post(self, request: Request, session_pk: int) -> Response:
-        reader = reader_require(request.user)
+        reader = reader_or_404(request.user, what="reading session")
         session = session_for_reader(reader=reader, session_pk=session_pk)
         data = self.ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -234,7 +236,7 @@ class ReadReviseApi(APIView):
 
     @extend_schema(request=ReviseInput, responses={201: ReadOutput})
     def post(self, request: Request, session_pk: int, label: str) -> Response:
-        reader = reader_require(request.user)
+        reader = reader_or_404(request.user, what="reading session")
         session = session_for_reader(reader=reader, session_pk=session_pk)
         case = _session_case(session, label)
         data = self.ReviseInput(data=request.data)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.accounts import access
+from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import User
 from readerstudy.studies.models import CaseImage, ImportJob, Study
 from readerstudy.studies.services import import_job_create
@@ -77,7 +78,10 @@ class ImportCreateApi(APIView):
     @extend_schema(request={"multipart/form-data": ImportInput}, responses={202: ImportJobOutput})
     def post(self, request: Request, slug: str) -> Response:
         user = _user(request)
-        study = access.get_or_404(Study.objects, user=user, path="", what="study", slug=slug)
+        # Imports are the coordinator's: to a reader or statistician the URL names nothing.
+        study = access.get_or_404(
+            Study.objects, user=user, roles=COORDINATE, path="", what="study", slug=slug
+        )
         data = self.ImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(study=study, upload=data.validated_data["archive"], actor=user)
@@ -88,8 +92,9 @@ class ImportDetailApi(APIView):
     @extend_schema(responses=ImportJobOutput)
     def get(self, request: Request, pk: int) -> Response:
         user = _user(request)
-        job = access.get_or_404(ImportJob.objects, user=user, what="import", pk=pk)
-        access.study_require(user=user, study=job.study)
+        job = access.get_or_404(
+            ImportJob.objects, user=user, roles=COORDINATE, what="import", pk=pk
+        )
         return Response(ImportJobOutput(job).data)
 
 
@@ -123,7 +128,7 @@ class ImageRegionSetApi(APIView):
 
         user = _user(request)
         image = access.get_or_404(
-            CaseImage.objects, user=user, path="case__study", what="image", pk=pk
+            CaseImage.objects, user=user, roles=COORDINATE, path="case__study", what="image", pk=pk
         )
         data = self.RegionInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -278,7 +278,7 @@ def test_other_people_cannot_use_bobs_session(reading_study: Personas) -> None:
         == 404
     )
     alice = login("alice")
-    assert alice.get(f"/api/reading/sessions/{session}/current/").status_code == 403
+    assert alice.get(f"/api/reading/sessions/{session}/current/").status_code == 404
     assert Client().get(f"/api/reading/sessions/{session}/current/").status_code == 401
 
 
