@@ -31,3 +31,12 @@ def lockout_response(
         response = render(request, "accounts/locked_out.html", {"message": message}, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+def lockout_username(request: Any, credentials: dict[str, Any] | None) -> str:
+    """The username axes counts failures against, cut to what a username can be (150): a hostile
+    5,000-character name must be refused like any wrong one, not overflow axes' own column."""
+    raw = (credentials or {}).get("username")
+    if raw is None and request is not None:
+        raw = getattr(request, "POST", {}).get("username", "")
+    return str(raw or "")[:150]

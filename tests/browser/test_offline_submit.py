@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from django.db import close_old_connections, connection
 
-from readerstudy.reading.models import Read
+from readerstudy.reading.labels import case_for_label
+from readerstudy.reading.models import Read, ReadingSession
 from tests.browser.conftest import case_label, login, shot
 from tests.conftest import Personas
 from tests.dbfaults import NEEDS_POSTGRESQL, read_submit_drops_connection_once
@@ -58,7 +59,9 @@ def _assert_stored_once_and_moved_on(
     shot(page, f"{name}-moved-on")
     assert len(nonces) >= 2, "the page did not send the answer again"
     assert len(set(nonces)) == 1, "a retry must reuse the nonce"
-    reads = Read.objects.filter(session__reader=study.bob, case__reader_label=first)
+    session = ReadingSession.objects.get(reader=study.bob, round__index=1)
+    case = case_for_label(seed=session.seed, case_ids=session.permutation, label=first)
+    reads = Read.objects.filter(session=session, case_id=case)
     assert reads.count() == 1
     assert str(reads.get().nonce) == nonces[0]
     assert Read.objects.filter(session__reader=study.bob).count() == 1

@@ -12,6 +12,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
+from readerstudy.reading.labels import case_for_label
 from readerstudy.reading.models import Read, ReadingSession
 from readerstudy.reading.selectors import session_progress
 from tests.conftest import PASSWORD, Personas
@@ -73,7 +74,9 @@ def _assert_unavailable(response: Any) -> None:
 def _assert_one_read(client: Client, url: str, session: ReadingSession, body: Any) -> None:
     retry = client.post(url, body, content_type="application/json")
     assert retry.status_code == 201, retry.content[:300]
-    reads = Read.objects.filter(session=session, case__reader_label=body["case"])
+    session.refresh_from_db()
+    case = case_for_label(seed=session.seed, case_ids=session.permutation, label=body["case"])
+    reads = Read.objects.filter(session=session, case_id=case)
     assert reads.count() == 1
     read = reads.get()
     assert str(read.nonce) == body["nonce"]
