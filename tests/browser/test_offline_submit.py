@@ -61,6 +61,7 @@ def _assert_stored_once_and_moved_on(
     assert len(set(nonces)) == 1, "a retry must reuse the nonce"
     session = ReadingSession.objects.get(reader=study.bob, round__index=1)
     case = case_for_label(seed=session.seed, case_ids=session.permutation, label=first)
+    assert case is not None
     reads = Read.objects.filter(session=session, case_id=case)
     assert reads.count() == 1
     assert str(reads.get().nonce) == nonces[0]

@@ -76,6 +76,7 @@ def _assert_one_read(client: Client, url: str, session: ReadingSession, body: An
     assert retry.status_code == 201, retry.content[:300]
     session.refresh_from_db()
     case = case_for_label(seed=session.seed, case_ids=session.permutation, label=body["case"])
+    assert case is not None
     reads = Read.objects.filter(session=session, case_id=case)
     assert reads.count() == 1
     read = reads.get()
