@@ -12,5 +12,6 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("reading/", views.reader_home, name="reader-home"),
     path("studies/<slug:slug>/console/", views.study_console_page, name="study-console"),
+    path("studies/<slug:slug>/audit/", views.study_audit_page, name="study-audit"),
     path("reading/sessions/<int:session_pk>/", views.reading_screen, name="reading-screen"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -12,8 +13,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from readerstudy.accounts import access
-from readerstudy.accounts.access import COORDINATE
+from readerstudy.accounts.access import ANALYSE, COORDINATE
 from readerstudy.accounts.models import Reader, User
+from readerstudy.audit.forms import AuditFilterForm
+from readerstudy.audit.models import AuditEvent
+from readerstudy.audit.selectors import (
+    AuditFilter,
+    audit_chain_verify,
+    study_audit_actions,
+    study_audit_events,
+)
 from readerstudy.reading.console import study_console
 from readerstudy.reading.models import ReadingSession
 from readerstudy.reading.selectors import reader_rounds
@@ -89,6 +98,47 @@ def study_console_page(request: HttpRequest, slug: str) -> HttpResponse:
     if found is None:
         raise Http404("No such study.")
     return render(request, "frontend/console.html", study_console(study=found))
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+@login_required
+@never_cache
+@require_GET
+def study_audit_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A study's audit log, filtered by action, user and dates, newest first, with its CSV."""
+    found = (
+        access.scoped(Study.objects.all(), user=request.user, roles=ANALYSE, path="")
+        .filter(slug=slug)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such study.")
+    form = AuditFilterForm(request.GET or None, actions=study_audit_actions(study_id=found.pk))
+    where = form.audit_filter() if form.is_bound and form.is_valid() else AuditFilter()
+    if form.is_bound and not form.is_valid():
+        events = AuditEvent.objects.none()
+    else:
+        events = study_audit_events(study_id=found.pk, where=where).select_related("actor")
+    page = Paginator(events.reverse(), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    # The chain runs through every study: a coordinator learns whether it holds, not where it broke.
+    chain = audit_chain_verify()
+    return render(
+        request,
+        "frontend/audit.html",
+        {
+            "study": found,
+            "form": form,
+            "page": page,
+            "filtered": where.active,
+            "query": query.urlencode(),
+            "chain": chain,
+            "chain_study_count": chain.study_counts.get(found.pk, 0),
+        },
+    )
 
 
 @require_GET

@@ -158,6 +158,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "readerstudy.accounts.lockout.lockout_response"
 AXES_USERNAME_CALLABLE = "readerstudy.accounts.lockout.lockout_username"
+# Reverse proxies in front of the web process (nginx: 1). Their X-Forwarded-For gives the client's
+# address to login throttling, the audit log and the API's rate limits (client_address.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "readerstudy.accounts.client_address.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -215,6 +219,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     # Token first: DRF answers an anonymous call with the first class's WWW-Authenticate, so it is
     # 401, not 403. Session authentication still enforces CSRF on unsafe methods.
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -24,6 +24,7 @@ from analysis.web.selectors import (
     study_image_predictions_export,
     study_reads_export,
 )
+from readerstudy.audit.selectors import AuditFilter
 from readerstudy.reading.labels import case_label
 from readerstudy.studies.models import FEATURE_FIELDS, Study
 
@@ -234,6 +235,12 @@ def _image_prediction_rows(study: Study) -> Iterator[tuple[Any, ...]]:
 
 def _case_prediction_rows(study: Study) -> Iterator[tuple[Any, ...]]:
     return study_case_predictions_export(study=study).iterator(chunk_size=CHUNK_ROWS)
+
+
+def audit_chunks(*, study: Study, where: AuditFilter) -> Iterator[str]:
+    """The audit log's CSV, limited to the events ``where`` selects (the console's filter)."""
+    rows = study_audit_export(study=study, where=where).iterator(chunk_size=CHUNK_ROWS)
+    return csv_chunks(header=AUDIT_COLUMNS, rows=rows)
 
 
 def _audit_rows(study: Study) -> Iterator[tuple[Any, ...]]:

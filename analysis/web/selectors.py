@@ -12,6 +12,7 @@ from django.db.models.functions import Cast
 
 from inference.worker.models import CasePrediction, Prediction
 from readerstudy.audit.models import AuditEvent
+from readerstudy.audit.selectors import AuditFilter, study_audit_events
 from readerstudy.reading.models import Read, ReadingSession, Round
 from readerstudy.studies.models import FEATURE_FIELDS, Case, Study
 
@@ -154,19 +155,17 @@ def study_case_predictions_export(*, study: Study) -> QuerySet[CasePrediction, t
     )
 
 
-def study_audit_export(*, study: Study) -> QuerySet[AuditEvent, tuple[Any, ...]]:
-    return (
-        AuditEvent.objects.filter(study=study)
-        .order_by("at", "pk")
-        .values_list(
-            "pk",
-            "at",
-            "actor__username",
-            "action",
-            "target_type",
-            "target_id",
-            "data",
-            "previous_hash",
-            "hash",
-        )
+def study_audit_export(
+    *, study: Study, where: AuditFilter | None = None
+) -> QuerySet[AuditEvent, tuple[Any, ...]]:
+    return study_audit_events(study_id=study.pk, where=where or AuditFilter()).values_list(
+        "pk",
+        "at",
+        "actor__username",
+        "action",
+        "target_type",
+        "target_id",
+        "data",
+        "previous_hash",
+        "hash",
     )

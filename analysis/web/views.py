@@ -11,18 +11,27 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from analysis.web.exports import EXPORTS, export_chunks, export_filename
+from analysis.web.exports import EXPORTS, audit_chunks, export_chunks, export_filename
 from analysis.web.models import StudyReport
 from analysis.web.report import report_charts, report_get, report_plan
 from readerstudy.accounts import access
 from readerstudy.accounts.access import ANALYSE
 from readerstudy.accounts.models import User
+from readerstudy.audit.forms import AuditFilterForm
+from readerstudy.audit.selectors import study_audit_actions
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import ApplicationError
 from readerstudy.studies.models import Study
@@ -129,13 +138,28 @@ def report_chart(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 @throttle("export")
 @never_cache
 @require_GET
-def export_csv(request: HttpRequest, slug: str, kind: str) -> StreamingHttpResponse:
+def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponseBase:
     user, study = _study_or_404(request, slug)
     if kind not in EXPORTS:
         raise Http404("No such export.")
-    chunks = export_chunks(study=study, kind=kind)
+    data: dict[str, Any] = {"kind": kind}
+    if kind == "audit" and request.GET:
+        # The console's audit page links here with its filter: export the rows it lists.
+        form = AuditFilterForm(request.GET, actions=study_audit_actions(study_id=study.pk))
+        if not form.is_valid():
+            problems = "; ".join(
+                f"{name}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items()
+            )
+            return HttpResponseBadRequest(
+                f"The audit filter is not valid: {problems}", content_type="text/plain"
+            )
+        where = form.audit_filter()
+        chunks = audit_chunks(study=study, where=where)
+        data["filter"] = {key: str(value) for key, value in form.cleaned_data.items() if value}
+    else:
+        chunks = export_chunks(study=study, kind=kind)
     # Who took which data out of the platform is accountable (the exports hold the truth).
-    audit_record(actor=user, action="analysis.exported", study=study, data={"kind": kind})
+    audit_record(actor=user, action="analysis.exported", study=study, data=data)
     response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="{export_filename(study=study, kind=kind)}"'

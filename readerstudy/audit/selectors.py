@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+
+from django.db.models import QuerySet
 
 from readerstudy.audit.chain import GENESIS, event_hash
 from readerstudy.audit.models import AuditEvent
@@ -148,4 +151,51 @@ def audit_chain_verify() -> ChainReport:
         head_hash=expected_hash,
         first_break=first_break,
         study_counts=dict(studies),
+    )
+
+
+# --- browsing a study's events --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which of a study's events to list or export. Empty fields filter nothing.
+
+    ``since`` and ``until`` are datetimes (the form turns its dates into the local day's bounds);
+    ``until`` is exclusive.
+    """
+
+    action: str = ""
+    actor: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.action or self.actor or self.since or self.until)
+
+
+def study_audit_events(
+    *, study_id: int, where: AuditFilter = AuditFilter()
+) -> QuerySet[AuditEvent]:
+    """A study's events matching ``where``, in chain order."""
+    events = AuditEvent.objects.filter(study_id=study_id)
+    if where.action:
+        events = events.filter(action=where.action)
+    if where.actor:
+        events = events.filter(actor__username=where.actor)
+    if where.since is not None:
+        events = events.filter(at__gte=where.since)
+    if where.until is not None:
+        events = events.filter(at__lt=where.until)
+    return events.order_by("sequence")
+
+
+def study_audit_actions(*, study_id: int) -> list[str]:
+    """The actions that occur in a study's log, for the filter's choices."""
+    return list(
+        AuditEvent.objects.filter(study_id=study_id)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
     )

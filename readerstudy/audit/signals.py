@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.http import HttpRequest
 
+from readerstudy.accounts.client_address import client_address
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 
@@ -21,20 +22,19 @@ FLAGS = ("is_staff", "is_superuser")
 _BEFORE = "_audit_flags_before"
 
 
-def _client_ip(request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR, not X-Forwarded-For: a client writes the header, the proxy sets REMOTE_ADDR.
-    return None if request is None else request.META.get("REMOTE_ADDR")
-
-
 def on_logged_in(*, request: HttpRequest | None, user: Any, **_: Any) -> None:
     actor = user if isinstance(user, User) else None
-    audit_record(actor=actor, action="auth.login", target=actor, data={"ip": _client_ip(request)})
+    audit_record(
+        actor=actor, action="auth.login", target=actor, data={"ip": client_address(request)}
+    )
 
 
 def on_logged_out(*, request: HttpRequest | None, user: Any, **_: Any) -> None:
     if not isinstance(user, User):
         return  # nobody was logged in
-    audit_record(actor=user, action="auth.logout", target=user, data={"ip": _client_ip(request)})
+    audit_record(
+        actor=user, action="auth.logout", target=user, data={"ip": client_address(request)}
+    )
 
 
 def on_login_failed(
@@ -45,7 +45,7 @@ def on_login_failed(
     audit_record(
         actor=None,
         action="auth.login_failed",
-        data={"username": username[:USERNAME_KEPT], "ip": _client_ip(request)},
+        data={"username": username[:USERNAME_KEPT], "ip": client_address(request)},
     )
 
 

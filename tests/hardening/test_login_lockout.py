@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from readerstudy.audit.models import AuditEvent
 from tests.conftest import PASSWORD, Personas
 
 LOGIN = "/accounts/login/"
@@ -75,3 +76,42 @@ def test_the_test_clients_login_goes_through_the_lockout_too(personas: Personas)
     assert not Client().login(username="bob", password=PASSWORD)
     call_command("axes_reset")
     assert Client().login(username="bob", password=PASSWORD)
+
+
+def _via_proxy(forwarded_for: str) -> dict[str, str]:
+    return {"x-forwarded-for": forwarded_for}
+
+
+def test_behind_a_proxy_the_lockout_counts_the_client_not_the_proxy(
+    personas: Personas, settings: object
+) -> None:
+    """With nginx in front every request comes from its address; its X-Forwarded-For tells them
+    apart. An attacker's lockout of bob stays at the attacker's address."""
+    settings.TRUSTED_PROXY_COUNT = 1  # type: ignore[attr-defined]
+    attacker = _via_proxy("203.0.113.66")
+    for n in range(5):
+        _attempt(Client(), "bob", f"wrong {n}", **attacker)
+    assert _attempt(Client(), "bob", PASSWORD, **attacker).status_code == 429
+    # Bob, elsewhere, behind the same proxy, still gets in.
+    assert _attempt(Client(), "bob", PASSWORD, **_via_proxy("198.51.100.7")).status_code == 302
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_lockout(
+    personas: Personas, settings: object
+) -> None:
+    """The client writes the left part of X-Forwarded-For; only what our proxy appended counts."""
+    settings.TRUSTED_PROXY_COUNT = 1  # type: ignore[attr-defined]
+    for n in range(5):
+        forged = _via_proxy(f"10.0.0.{n}, 203.0.113.66")
+        _attempt(Client(), "bob", f"wrong {n}", **forged)
+    forged = _via_proxy("10.9.9.9, 203.0.113.66")
+    assert _attempt(Client(), "bob", PASSWORD, **forged).status_code == 429
+    event = AuditEvent.objects.filter(action="auth.login_failed").latest("sequence")
+    assert event.data["ip"] == "203.0.113.66"
+
+
+def test_without_trusted_proxies_the_header_is_ignored(personas: Personas) -> None:
+    """Directly exposed, a client could otherwise pick a new address for every guess."""
+    for n in range(5):
+        _attempt(Client(), "bob", f"wrong {n}", **_via_proxy(f"203.0.113.{n}"))
+    assert _attempt(Client(), "bob", PASSWORD, **_via_proxy("198.51.100.7")).status_code == 429

@@ -118,6 +118,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("reading-screen", "post"): page(reader="ok", superuser="404"),
     ("study-console", "get"): page(coordinator="ok"),
     ("study-console", "post"): page(coordinator="ok"),
+    ("study-audit", "get"): page(**ANALYSTS),
+    ("study-audit", "post"): NOT_GET_PAGE,
     ("reading-file", "get"): rule(anon="404", reader="ok", superuser="404"),
     ("reading-file", "post"): everyone("405"),
     ("analysis:report", "get"): page(**ANALYSTS),
