@@ -52,10 +52,10 @@ def read_submit_drops_connection_once(
     the transaction (nothing is committed) or right after the commit (only the answer is lost).
     Works in whichever thread serves the request (the test client's or the live server's).
     Returns the killed pids (one, once the fault has happened)."""
-    original: Callable[..., None] = services._session_complete_if_done
+    original: Callable[..., bool] = services._session_read_through
     killed: list[int] = []
 
-    def dropping(**kwargs: Any) -> None:
+    def dropping(**kwargs: Any) -> bool:
         if not killed:
             pid = backend_pid()
             killed.append(pid)
@@ -63,7 +63,7 @@ def read_submit_drops_connection_once(
                 transaction.on_commit(lambda: backend_terminate(pid))
             else:
                 backend_terminate(pid)
-        original(**kwargs)
+        return original(**kwargs)
 
-    monkeypatch.setattr(services, "_session_complete_if_done", dropping)
+    monkeypatch.setattr(services, "_session_read_through", dropping)
     return killed

@@ -44,7 +44,8 @@ def audit_record(
     """
     # Stored as JSON reads it back (tuples become lists), so the hash is over what is kept.
     content = json.loads(json.dumps(data or {}))
-    with transaction.atomic():
+    # No savepoint: should the insert fail, the caller's change must roll back with it anyway.
+    with transaction.atomic(savepoint=False):
         _chain_lock()
         head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
         sequence, previous_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)

@@ -291,7 +291,8 @@ def read_submit(
     now = now or timezone.now()
     first_shown = case_first_shown(session=session, case=case, now=now)
     try:
-        with transaction.atomic():
+        # No savepoint: a failed insert ends this whole transaction with the Conflict below.
+        with transaction.atomic(savepoint=False):
             read = Read.objects.create(
                 session=session,
                 case=case,
@@ -306,6 +307,8 @@ def read_submit(
             )
     except IntegrityError as error:  # pragma: no cover - the session lock makes this a race guard
         raise Conflict("The read could not be stored; reload and try again.") from error
+    complete = _session_read_through(session=session)
+    # The audit chain's lock is the one every submit waits for: take it last, just before commit.
     audit_record(
         actor=actor,
         action="read.submitted",
@@ -313,7 +316,8 @@ def read_submit(
         study=session.round.study,
         data={"session": session.pk, "case": case.pk},
     )
-    _session_complete_if_done(session=session, now=now)
+    if complete:
+        _session_complete(session=session, now=now)
     return read
 
 
@@ -382,17 +386,21 @@ def read_revise(
     return read
 
 
-def _session_complete_if_done(*, session: ReadingSession, now: datetime) -> None:
+def _session_read_through(*, session: ReadingSession) -> bool:
+    """Has the session just had its last case read (and is not yet marked complete)?"""
     if session.completed_at is not None:
-        return
+        return False
     done = Read.objects.filter(session=session, supersedes__isnull=True).count()
-    if done >= len(session.permutation):
-        session.completed_at = now
-        session.save(update_fields=["completed_at"])
-        audit_record(
-            actor=session.reader.user,
-            action="session.completed",
-            target=session,
-            study=session.round.study,
-            data={"round": session.round.index},
-        )
+    return done >= len(session.permutation)
+
+
+def _session_complete(*, session: ReadingSession, now: datetime) -> None:
+    session.completed_at = now
+    session.save(update_fields=["completed_at"])
+    audit_record(
+        actor=session.reader.user,
+        action="session.completed",
+        target=session,
+        study=session.round.study,
+        data={"round": session.round.index},
+    )
