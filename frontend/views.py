@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -122,6 +124,7 @@ def study_audit_page(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         events = study_audit_events(study_id=found.pk, where=where).select_related("actor")
     page = Paginator(events.reverse(), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(event, json.dumps(event.data, ensure_ascii=False, sort_keys=True)) for event in page]
     query = request.GET.copy()
     query.pop("page", None)
     # The chain runs through every study: a coordinator learns whether it holds, not where it broke.
@@ -133,6 +136,7 @@ def study_audit_page(request: HttpRequest, slug: str) -> HttpResponse:
             "study": found,
             "form": form,
             "page": page,
+            "rows": rows,
             "filtered": where.active,
             "query": query.urlencode(),
             "chain": chain,
