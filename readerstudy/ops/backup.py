@@ -47,7 +47,10 @@ def _sha256(path: Path) -> str:
 
 def storage_files(storage: Storage, folder: str = "") -> Iterator[str]:
     """Every file name in the storage, depth first, sorted (a stable archive order)."""
-    folders, files = storage.listdir(folder)
+    try:
+        folders, files = storage.listdir(folder)
+    except FileNotFoundError:  # a local media folder not made yet: an empty storage
+        return
     for name in sorted(files):
         yield f"{folder}/{name}" if folder else name
     for name in sorted(folders):
