@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PIP_EXTRAS ?= dev
+PIP_EXTRAS ?= dev,ai
 
 .PHONY: demo test bench lint serve worker clean
 

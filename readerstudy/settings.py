@@ -24,7 +24,9 @@ from readerstudy.env import (
     env_redis_url,
     env_secret_key,
 )
+from readerstudy.logging_config import logging_config
 from readerstudy.signin_config import signin_settings
+from readerstudy.storage_config import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("VAR_DIR", default=BASE_DIR / "var")
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "inference.worker",
     "analysis.web",
     "frontend",
+    "readerstudy.ops",
 ]
 
 MIDDLEWARE = [
@@ -176,18 +179,20 @@ USE_I18N = False
 USE_TZ = True  # every time is stored in UTC
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env_path("STATIC_ROOT", default=VAR_DIR / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed, compressed names once `collectstatic` has run (the demo and `make serve` run it);
-    # before that, plain names served from the apps by whitenoise, so no page breaks.
+    # The filesystem under MEDIA_ROOT, or an S3-compatible bucket (MEDIA_STORAGE=s3).
+    "default": media_storage(),
+    # whitenoise's hashed, compressed files: `collectstatic` writes them and their manifest (the
+    # image at build time, the demo and `make serve` before serving); until it has run, plain
+    # names served from the apps by whitenoise (frontend/storage.py), so no page breaks.
     "staticfiles": {
         "BACKEND": (
-            "frontend.storage.ManifestStaticFilesStorage"
-            if (STATIC_ROOT / "staticfiles.json").exists() and not DEBUG
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "frontend.storage.ManifestStaticFilesStorage"
         )
     },
 }
@@ -303,14 +308,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Plain lines, or one JSON object a line with LOG_FORMAT=json (readerstudy/logging_config.py).
+LOGGING = logging_config()
 
 # --- Imports: caps against hostile or mistaken uploads ------------------------------------------
 # Precompute: compile the Grad-CAM pass with torch.compile (inference.predictor). "auto" compiles

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet, Sum, TextField
+from django.db.models import BigIntegerField, Count, F, Max, QuerySet, Sum, TextField
 from django.db.models.functions import Cast
 
 from inference.worker.models import CasePrediction, Prediction
@@ -31,7 +31,7 @@ def study_data_fingerprint(*, study: Study) -> dict[str, Any]:
     Reads are insert-only (a database trigger refuses UPDATE), so their count and largest id
     change with every new read, revision or deletion. Cases, rounds and readers are few and
     editable, so their analysed fields are listed whole; predictions are many and written in
-    bulk, so they are summarised by count, largest id and the sum of probabilities.
+    bulk, so they are summarised by count, largest id and the (exact) sum of probabilities.
     """
     reads = Read.objects.filter(session__round__study=study).aggregate(
         n=Count("id"), last=Max("id")
@@ -39,7 +39,10 @@ def study_data_fingerprint(*, study: Study) -> dict[str, Any]:
     model_id = study.ai_model_id
     images = Prediction.objects.filter(image__case__study=study, model_version_id=model_id)
     cases_predicted = CasePrediction.objects.filter(case__study=study, model_version_id=model_id)
-    aggregates = {"n": Count("id"), "last": Max("id"), "sum": Sum("probability")}
+    # Summed as integers (units of 1e-12): a floating-point sum depends on the order the database
+    # reads the rows in, which a restore from backup changes, and so would the version.
+    units = Cast(F("probability") * 1e12, BigIntegerField())
+    aggregates = {"n": Count("id"), "last": Max("id"), "sum": Sum(units)}
     return {
         "study": [study.pk, study.slug, study.title, study.ai_threshold, model_id],
         "reads": [reads["n"], reads["last"]],
