@@ -28,13 +28,19 @@ class StudyForm(forms.ModelForm):  # type: ignore[type-arg]
             "ai_threshold", "collect_features", "allow_revisions",
         )  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"ai_threshold": "AI threshold", "collect_features": "Ask the ultrasound features"}
         help_texts = {
             "slug": "The study's short name in addresses and exports: letters, digits, - and _.",
             "ai_threshold": "Above this probability the AI calls a case malignant (0 to 1).",
         }
 
     def __init__(self, *args: Any, frozen: dict[str, str] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.fields["reading_cohorts"].initial = Study._meta.get_field(
+                "reading_cohorts"
+            ).get_default()
         self.fields["ai_threshold"].widget.attrs.update(min="0.01", max="0.99", step="0.01")
         if self.instance.pk:
             del self.fields["slug"]  # addresses, exports and audit events name it

@@ -25,6 +25,7 @@ from readerstudy.reading.study_setup import (
     FROZEN_ONCE_READ,
     study_close,
     study_create,
+    study_create_require,
     study_has_reads,
     study_update,
 )
@@ -56,8 +57,10 @@ def _console(study: Study, anchor: str = "") -> HttpResponse:
 @never_cache
 def study_create_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if not (user.is_superuser or user.has_role(Role.COORDINATOR)):
-        raise PermissionDenied("Only study coordinators create studies.")
+    try:
+        study_create_require(actor=user)
+    except ApplicationError as error:
+        raise PermissionDenied(error.message) from error
     form = StudyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in form.fields}
@@ -117,7 +120,7 @@ def study_settings_page(request: HttpRequest, slug: str) -> HttpResponse:
 def study_people_page(request: HttpRequest, slug: str) -> HttpResponse:
     """Who takes part; invite a person by e-mail; remove one who has not read."""
     study = _coordinated(request, slug)
-    form = InviteForm(request.POST or None)
+    form = InviteForm(request.POST or None, label_suffix="")
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         try:

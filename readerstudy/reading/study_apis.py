@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import User
-from readerstudy.reading.study_setup import study_close, study_create
+from readerstudy.reading.study_setup import study_close, study_create, study_create_require
 from readerstudy.studies.models import Cohort, Study, StudyDesign
 from readerstudy.studies.serializers import StudyOutput
 
@@ -50,6 +50,7 @@ class StudyListCreateApi(APIView):
     @extend_schema(request=StudyInput, responses={201: StudyOutput})
     def post(self, request: Request) -> Response:
         user = _user(request)
+        study_create_require(actor=user)  # before the input: a reader learns nothing from it
         data = self.StudyInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)

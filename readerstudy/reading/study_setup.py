@@ -32,8 +32,10 @@ def study_has_reads(*, study: Study) -> bool:
     return Read.objects.filter(session__round__study=study).exists()
 
 
-def _may_create_studies(user: User) -> bool:
-    return user.is_superuser or user.has_role(Role.COORDINATOR)
+def study_create_require(*, actor: User) -> None:
+    """Refuse (`NotPermitted`) anyone but a platform coordinator or a superuser."""
+    if not (actor.is_superuser or actor.has_role(Role.COORDINATOR)):
+        raise NotPermitted("Only study coordinators create studies.")
 
 
 @transaction.atomic
@@ -42,8 +44,7 @@ def study_create(*, actor: User, slug: str, title: str, **settings: Any) -> Stud
 
     `settings` are the study's other editable fields (`EDITABLE`); each is validated as the
     model validates it (a `ValidationError` names the field)."""
-    if not _may_create_studies(actor):
-        raise NotPermitted("Only study coordinators create studies.")
+    study_create_require(actor=actor)
     unknown = set(settings) - set(EDITABLE)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a study setting."))

@@ -153,7 +153,11 @@ class StudyMemberListCreateApi(APIView):
         role = serializers.ChoiceField(choices=Role.choices)
         name = serializers.CharField(max_length=200, required=False, default="")
         seniority = serializers.ChoiceField(
-            choices=Seniority.choices, required=False, default="", help_text="Readers only."
+            choices=Seniority.choices,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Readers only: needed for someone who has no reader profile yet.",
         )
         years_of_experience = serializers.IntegerField(
             min_value=0, max_value=60, required=False, allow_null=True, default=None,
