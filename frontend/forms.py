@@ -14,7 +14,7 @@ from readerstudy.errors import ApplicationError
 from readerstudy.studies.models import Cohort, Study
 
 
-class StudyForm(forms.ModelForm):  # type: ignore[type-arg]
+class StudyForm(forms.ModelForm):
     reading_cohorts = forms.MultipleChoiceField(
         choices=Cohort.choices,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "checkboxes"}),

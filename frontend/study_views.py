@@ -171,7 +171,7 @@ def study_close_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = _coordinated(request, slug)
     form = CloseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["confirm"]))
+        messages.error(request, " ".join(str(m) for m in form.errors["confirm"]))
         return _console(study, "close")
     try:
         study_close(study=study, actor=_user(request))

@@ -110,9 +110,13 @@ def test_a_new_coordinator_runs_a_study_from_creation_to_report(
     user_create(username="cora", password=PASSWORD, role=Role.COORDINATOR, email="cora@h.example")
     refused: list[str] = []
 
+    def csp_watch(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
     def context() -> Any:
         ctx = browser.new_context(viewport=VIEWPORT)
-        ctx.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
+        ctx.on("console", csp_watch)
         ctx.set_default_timeout(20_000)
         return ctx
 
