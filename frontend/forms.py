@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 
 from readerstudy.accounts.models import Role, Seniority
 from readerstudy.errors import ApplicationError
@@ -42,6 +43,9 @@ class StudyForm(forms.ModelForm):
                 "reading_cohorts"
             ).get_default()
         self.fields["ai_threshold"].widget.attrs.update(min="0.01", max="0.99", step="0.01")
+        # The database holds the year's limit; said here, next to the field, before it is hit.
+        self.fields["washout_days"].validators.append(MaxValueValidator(365))
+        self.fields["washout_days"].widget.attrs["max"] = "365"
         if self.instance.pk:
             del self.fields["slug"]  # addresses, exports and audit events name it
         for name, reason in (frozen or {}).items():

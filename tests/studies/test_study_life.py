@@ -226,3 +226,13 @@ def test_the_settings_form_disables_frozen_fields_after_a_read(personas: Persona
     # The disabled fields kept their values whatever was posted.
     assert (study.title, study.washout_days, study.ai_threshold) == ("New title", 40, 0.5)
     assert study.reading_cohorts == ["internal_test", "external_test"]
+
+
+def test_the_admin_offers_the_reading_cohorts_as_checkboxes(personas: Personas) -> None:
+    page = _client(personas.alice).get(
+        reverse("admin:studies_study_change", args=[personas.study.pk])
+    )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'type="checkbox" name="reading_cohorts" value="internal_test"' in html
+    assert 'name="design"' not in html  # the design brings the rounds: changed on the console
