@@ -22,7 +22,9 @@ class StudyAdminForm(forms.ModelForm):
 
     class Meta:
         model = Study
-        fields = ("reading_cohorts",)  # the admin adds the rest (its own field list wins)
+        # The admin lays out what its form offers, so the form offers every field (the admin's
+        # read-only and frozen fields are taken out of it there).
+        fields = "__all__"  # noqa: DJ007
 
 
 class MembershipInline(ScopedFormFieldsMixin, admin.TabularInline):
