@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from readerstudy.accounts import access
 from readerstudy.accounts.access import ANALYSE, COORDINATE
-from readerstudy.accounts.models import Reader, User
+from readerstudy.accounts.models import Reader, Role, User
 from readerstudy.audit.forms import AuditFilterForm
 from readerstudy.audit.models import AuditEvent
 from readerstudy.audit.selectors import (
@@ -42,7 +42,12 @@ def home(request: HttpRequest) -> HttpResponse:
         for study in access.scoped(Study.objects.all(), user=user, path="")
     ]
     is_reader = access.reader_for(user) is not None
-    return render(request, "frontend/home.html", {"studies": studies, "is_reader": is_reader})
+    can_create = user.is_superuser or user.has_role(Role.COORDINATOR)
+    return render(
+        request,
+        "frontend/home.html",
+        {"studies": studies, "is_reader": is_reader, "can_create": can_create},
+    )
 
 
 def _reader_or_403(request: HttpRequest) -> Reader:

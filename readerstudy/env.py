@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -116,6 +116,61 @@ def env_database(
         config.update(_SQLITE)
         config["CONN_MAX_AGE"] = 0
     return config
+
+
+_EMAIL_SCHEMES = {
+    "smtp": (25, False, False),
+    "smtp+tls": (587, True, False),
+    "smtps": (465, False, True),
+}
+
+
+def env_email(name: str, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """EMAIL_* settings from one URL: unset or `console:` prints mail on the console;
+    `file:///PATH` writes each message to a file there; `smtp://USER:PASSWORD@HOST:PORT`
+    (`smtp+tls://` for STARTTLS, `smtps://` for TLS from the start) sends it. Anything else,
+    a missing host, a bad port or a query string stops start-up.
+
+    Hand-written rather than dj-email-url: that library accepts unknown schemes' defaults and
+    query options silently, and a mistyped mail setting must fail at start-up, not at the first
+    invitation."""
+    value = _raw(name, environ)
+    if value is None or value in {"console:", "console://"}:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name}: a mail URL takes no query string or fragment.")
+    if parts.scheme == "file":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ImproperlyConfigured(f"{name}={value!r}: use file:///ABSOLUTE/PATH.")
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": parts.path,
+        }
+    if parts.scheme not in _EMAIL_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name}: the scheme {parts.scheme!r} is not one of console:, file://, "
+            f"{', '.join(s + '://' for s in _EMAIL_SCHEMES)}."
+        )
+    default_port, use_tls, use_ssl = _EMAIL_SCHEMES[parts.scheme]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: the port is not a number from 1 to 65535.") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{name}: the mail URL names no host.")
+    if parts.path not in {"", "/"}:
+        raise ImproperlyConfigured(f"{name}: a mail URL has no path (got {parts.path!r}).")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": 20,
+    }
 
 
 def env_secret_key(*, key_name: str, file_name: str, default_file: Path) -> str:

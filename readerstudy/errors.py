@@ -15,12 +15,11 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
-
-logger = logging.getLogger(__name__)
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +133,31 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"message": "Not found.", "extra": {}}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 403: JSON under /api/, else the site's page with a way back."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "You may not do this.", "extra": {}}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A 500 outside DRF (whose handler answers its own): JSON under /api/, else the site's page,
+    rendered without the request's context (the database may be what failed)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"message": "Something went wrong on our side. It has been logged.", "extra": {}},
+            status=500,
+        )
+    return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (an expired or missing CSRF token): the site's page, or JSON for the API."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"message": "CSRF check failed: reload the page and try again.", "extra": {}},
+            status=403,
+        )
+    return render(request, "403_csrf.html", status=403)

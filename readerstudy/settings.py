@@ -6,6 +6,7 @@ worker process, no server needed), media under var/media. See the README's setti
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from readerstudy.env import (
     env_bool,
     env_choice,
     env_database,
+    env_email,
     env_int,
     env_list,
     env_path,
@@ -128,6 +130,21 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+CSRF_FAILURE_VIEW = "readerstudy.errors.csrf_failure"
+
+# --- Mail: invitations (one-time links to set a password; Django's password-reset tokens)
+_email = env_email("EMAIL_URL")
+EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
+EMAIL_FILE_PATH: str = _email.get("EMAIL_FILE_PATH", "")
+EMAIL_HOST: str = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT: int = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER: str = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD: str = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS: bool = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL: bool = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT: int = _email.get("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = os.environ.get("EMAIL_FROM", "readerstudy <readerstudy@localhost>")
+PASSWORD_RESET_TIMEOUT = env_int("INVITATION_DAYS", default=7, minimum=1) * 86400
 
 # --- Signing in: local passwords always; OpenID Connect, LDAP and a second factor as configured
 # (readerstudy/signin_config.py, the README's "Signing in").

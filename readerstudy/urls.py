@@ -15,8 +15,10 @@ from knox.models import AuthToken
 
 from inference.worker import urls as inference_urls
 from readerstudy.accounts import urls as accounts_urls
+from readerstudy.accounts.invitations import InvitationAcceptView
+from readerstudy.accounts.views import LogoutConfirmView
 from readerstudy.audit import urls as audit_urls
-from readerstudy.errors import page_not_found
+from readerstudy.errors import page_not_found, permission_denied, server_error
 from readerstudy.health import healthz
 from readerstudy.reading import urls as reading_urls
 from readerstudy.studies import urls as studies_urls
@@ -57,7 +59,12 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", LogoutConfirmView.as_view(), name="logout"),
+    path(
+        "accounts/invitation/<uidb64>/<token>/",
+        InvitationAcceptView.as_view(),
+        name="invitation-accept",
+    ),
     path("accounts/", include("readerstudy.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", include((api_patterns, "api"))),
@@ -68,3 +75,5 @@ urlpatterns = [
 
 # A URL under /api/ that matches nothing answers in the API's JSON shape, not an HTML page.
 handler404 = page_not_found
+handler403 = permission_denied
+handler500 = server_error

@@ -4,10 +4,12 @@ and the coordinators' second factor (set-up with a QR code drawn here, and the c
 from __future__ import annotations
 
 import io
+from typing import Any
 from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
@@ -135,3 +137,12 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(_next_url(request))
         error = "That code did not match. Enter the current six digits from your app."
     return render(request, "accounts/otp_verify.html", {"error": error, "next": _next_url(request)})
+
+
+class LogoutConfirmView(auth_views.LogoutView):
+    """Signing out is a POST (a link must not sign anyone out); a GET asks to confirm."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "frontend/logout.html")

@@ -40,9 +40,10 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
             done=Count("reads", filter=Q(reads__supersedes__isnull=True))
         )
     }
-    overrides = set(
-        WashoutOverride.objects.filter(round__study=study).values_list("reader_id", "round_id")
-    )
+    overrides = {
+        (o.reader_id, o.round_id): o
+        for o in WashoutOverride.objects.filter(round__study=study).select_related("granted_by")
+    }
     readers: list[ReaderProgress] = []
     for enrolment in (
         Enrolment.objects.filter(study=study)
@@ -74,6 +75,9 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
                     if opens_at and opens_at > now
                     else 0,
                     "override": (reader.pk, round.pk) in overrides,
+                    "override_by": _override_field(overrides, reader.pk, round.pk, "by"),
+                    "override_at": _override_field(overrides, reader.pk, round.pk, "at"),
+                    "override_reason": _override_field(overrides, reader.pk, round.pk, "reason"),
                 }
             )
             previous_completed = session.completed_at if session else None
@@ -86,6 +90,7 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
     )
     return {
         "study": study,
+        "washout_pending": _washout_pending(rounds=rounds, readers=readers),
         "cases": study.cases.count(),
         "reading_cases": len(cases),
         "images": images.count(),
@@ -105,3 +110,42 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
         "rounds": rounds,
         "readers": readers,
     }
+
+
+def _override_field(
+    overrides: dict[tuple[int, int], WashoutOverride], reader_id: int, round_id: int, what: str
+) -> Any:
+    override = overrides.get((reader_id, round_id))
+    if override is None:
+        return None
+    return {
+        "by": override.granted_by.get_username(),
+        "at": override.granted_at,
+        "reason": override.reason,
+    }[what]
+
+
+def _washout_pending(*, rounds: list[Round], readers: list[ReaderProgress]) -> list[dict[str, Any]]:
+    """Per later round, the readers who may not start it yet: still in washout (until when, and
+    whether overridden) or not done with the round before."""
+    pending = []
+    for position, round in enumerate(rounds):
+        if position == 0:
+            continue
+        for reader in readers:
+            this, before = reader.rounds[position], reader.rounds[position - 1]
+            if this["started_at"] is not None:
+                continue
+            if before["completed_at"] is None:
+                pending.append(
+                    {"round": round.index, "round_id": round.pk, "username": reader.username,
+                     "until": None, "override": this["override"],
+                     "why": f"has not finished round {rounds[position - 1].index}"}
+                )  # fmt: skip
+            elif this["washout_days_left"]:
+                pending.append(
+                    {"round": round.index, "round_id": round.pk, "username": reader.username,
+                     "until": this["washout_opens_at"], "override": this["override"],
+                     "why": "in washout"}
+                )  # fmt: skip
+    return pending

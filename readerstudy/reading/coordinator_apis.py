@@ -64,6 +64,18 @@ class ReaderRoundOutput(serializers.Serializer[dict[str, Any]]):
     washout_opens_at = serializers.DateTimeField(allow_null=True)
     washout_days_left = serializers.IntegerField()
     override = serializers.BooleanField()
+    override_by = serializers.CharField(allow_null=True, help_text="Who granted the override.")
+    override_at = serializers.DateTimeField(allow_null=True)
+    override_reason = serializers.CharField(allow_null=True)
+
+
+class WashoutPendingOutput(serializers.Serializer[dict[str, Any]]):
+    round = serializers.IntegerField()
+    round_id = serializers.IntegerField()
+    username = serializers.CharField()
+    until = serializers.DateTimeField(allow_null=True, help_text="When the washout ends.")
+    override = serializers.BooleanField()
+    why = serializers.CharField()
 
 
 class ReaderProgressOutput(serializers.Serializer[ReaderProgress]):
@@ -91,6 +103,9 @@ class StudyConsoleApi(APIView):
         precompute = PrecomputeStatusOutput(allow_null=True, help_text="The latest job.")
         rounds = RoundOutput(many=True)
         readers = ReaderProgressOutput(many=True)
+        washout_pending = WashoutPendingOutput(
+            many=True, help_text="Readers who may not start a later round yet, and why."
+        )
 
     @extend_schema(responses=ConsoleOutput)
     def get(self, request: Request, slug: str) -> Response:

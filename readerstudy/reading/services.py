@@ -35,8 +35,9 @@ from readerstudy.reading.models import (
     WashoutOverride,
 )
 from readerstudy.reading.selectors import reading_cases, washout_opens_at
+from readerstudy.reading.study_setup import study_status_set
 from readerstudy.reading.validation import read_features_clean
-from readerstudy.studies.models import Case, CaseImage, Study
+from readerstudy.studies.models import Case, CaseImage, Study, StudyStatus
 
 _PERMUTATION_REDRAWS = 100
 
@@ -78,12 +79,14 @@ def study_ai_use(
 def round_open(*, round: Round, actor: User) -> Round:
     """Open a round for reading. An assisted round needs the AI's output for every case."""
     round = Round.objects.select_for_update().get(pk=round.pk)
-    study = round.study
+    study = Study.objects.select_for_update().get(pk=round.study_id)
     access.study_require(user=actor, study=study)
     if round.status == RoundStatus.OPEN:
         return round
     if round.status == RoundStatus.CLOSED:
         raise Conflict("A closed round cannot be reopened.", extra={"round": round.index})
+    if study.status == StudyStatus.CLOSED:
+        raise Conflict("The study is closed: no round opens any more.")
     cases = reading_cases(study=study)
     if not cases:
         raise Conflict("The study has no cases in its reading cohorts.")
@@ -111,6 +114,7 @@ def round_open(*, round: Round, actor: User) -> Round:
     round.opened_at = timezone.now()
     round.save(update_fields=["status", "opened_at"])
     audit_record(actor=actor, action="round.opened", target=round, study=study)
+    study_status_set(study=study, status=StudyStatus.READING, actor=actor)
     return round
 
 
@@ -134,7 +138,10 @@ def washout_override_grant(
     """Let one reader start a round before their washout ends: a coordinator's audited decision."""
     access.study_require(user=actor, study=round.study)
     if not reason.strip():
-        raise Conflict("A washout override needs a reason.")
+        raise Conflict(
+            "A washout override needs a reason.",
+            extra={"fields": {"reason": ["Say why this reader may start early."]}},
+        )
     if not round.study.enrolments.filter(reader=reader).exists():
         raise Conflict("The reader is not enrolled in this study.")
     override, created = WashoutOverride.objects.get_or_create(

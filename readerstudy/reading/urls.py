@@ -21,8 +21,11 @@ from readerstudy.reading.coordinator_apis import (
     WashoutOverrideApi,
 )
 from readerstudy.reading.files import reading_file
+from readerstudy.reading.study_apis import StudyCloseApi, StudyListCreateApi
 
 api_patterns = [
+    path("studies/", StudyListCreateApi.as_view(), name="study-list"),
+    path("studies/<slug:slug>/close/", StudyCloseApi.as_view(), name="study-close"),
     path("reading/rounds/", ReaderRoundsApi.as_view(), name="reader-rounds"),
     path("reading/rounds/<int:round_pk>/start/", SessionStartApi.as_view(), name="session-start"),
     path(

@@ -1,9 +1,30 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from readerstudy.admin_scoping import ScopedFormFieldsMixin, StudyScopedAdmin
-from readerstudy.studies.models import Case, CaseImage, Enrolment, Study, StudyMembership
+from readerstudy.studies.models import (
+    Case,
+    CaseImage,
+    Cohort,
+    Enrolment,
+    Study,
+    StudyMembership,
+)
+
+
+class StudyAdminForm(forms.ModelForm):
+    # Checkboxes, not the JSON field's raw text box.
+    reading_cohorts = forms.MultipleChoiceField(
+        choices=Cohort.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Study
+        # The admin lays out what its form offers, so the form offers every field (the admin's
+        # read-only and frozen fields are taken out of it there).
+        fields = "__all__"  # noqa: DJ007
 
 
 class MembershipInline(ScopedFormFieldsMixin, admin.TabularInline):
@@ -19,11 +40,14 @@ class EnrolmentInline(ScopedFormFieldsMixin, admin.TabularInline):
 @admin.register(Study)
 class StudyAdmin(StudyScopedAdmin):
     study_path = ""
+    form = StudyAdminForm
     list_display = ("slug", "title", "status", "washout_days", "ai_model", "created_at")
     list_filter = ("status",)
     search_fields = ("slug", "title")
     prepopulated_fields = {"slug": ("title",)}
-    readonly_fields = ("status",)  # set by opening rounds and closing the study, not by hand
+    # Set by opening rounds and closing the study; the design brings the rounds (the console's
+    # settings page changes it while every round is planned).
+    readonly_fields = ("status", "design")
     # What readers saw: which cases, the answer form, the AI and its threshold.
     frozen_once_reading = (
         "reading_cohorts",

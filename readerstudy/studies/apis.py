@@ -1,4 +1,5 @@
-"""Study API: one view per operation, each with its own output serializer."""
+"""Study API: one view per operation, each with its own output serializer: a study, its people,
+imports and image regions."""
 
 from __future__ import annotations
 
@@ -13,35 +14,22 @@ from rest_framework.views import APIView
 
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
-from readerstudy.accounts.models import User
+from readerstudy.accounts.models import Role, Seniority, User
+from readerstudy.studies.members import (
+    Invitation,
+    Member,
+    member_invite,
+    member_remove,
+    members_list,
+)
 from readerstudy.studies.models import CaseImage, ImportJob, Study
+from readerstudy.studies.serializers import StudyOutput
 from readerstudy.studies.services import import_job_create
-
-
-class StudyOutput(serializers.ModelSerializer):
-    role = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Study
-        fields = ("slug", "title", "description", "status", "washout_days", "role")
-
-    def get_role(self, study: Study) -> str | None:
-        user = self.context["user"]
-        role = access.study_role(user=user, study=study)
-        return None if role is None else role.value
 
 
 def _user(request: Request) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-class StudyListApi(APIView):
-    @extend_schema(responses=StudyOutput(many=True))
-    def get(self, request: Request) -> Response:
-        user = _user(request)
-        studies = access.scoped(Study.objects.all(), user=user, path="")
-        return Response(StudyOutput(studies, many=True, context={"user": user}).data)
 
 
 class StudyDetailApi(APIView):
@@ -136,3 +124,82 @@ class ImageRegionSetApi(APIView):
         box = (values["x"], values["y"], values["w"], values["h"])
         image = case_image_region_set(image=image, box=box, actor=user)
         return Response(self.RegionOutput(image).data)
+
+
+def _coordinated_study(user: User, slug: str) -> Study:
+    return access.get_or_404(
+        Study.objects, user=user, roles=COORDINATE, path="", what="study", slug=slug
+    )
+
+
+class MemberOutput(serializers.Serializer[Member]):
+    user_id = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    seniority = serializers.CharField(help_text="A reader's; blank for staff.")
+    years_of_experience = serializers.IntegerField(allow_null=True)
+    has_read = serializers.BooleanField(help_text="A reader who has started: cannot be removed.")
+    invitation_pending = serializers.BooleanField(help_text="Has not set a password yet.")
+
+
+class StudyMemberListCreateApi(APIView):
+    """The study's people; invite one by e-mail (a new account gets a one-time set-password link
+    by e-mail; an existing user is enrolled as they are)."""
+
+    class MemberInput(serializers.Serializer[None]):
+        email = serializers.EmailField()
+        role = serializers.ChoiceField(choices=Role.choices)
+        name = serializers.CharField(max_length=200, required=False, default="")
+        seniority = serializers.ChoiceField(
+            choices=Seniority.choices,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Readers only: needed for someone who has no reader profile yet.",
+        )
+        years_of_experience = serializers.IntegerField(
+            min_value=0, max_value=60, required=False, allow_null=True, default=None,
+            help_text="Readers only.",
+        )  # fmt: skip
+
+    class InvitationOutput(serializers.Serializer[Invitation]):
+        member = MemberOutput()
+        new_account = serializers.BooleanField(help_text="An invitation link was e-mailed.")
+
+    @extend_schema(responses=MemberOutput(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        study = _coordinated_study(_user(request), slug)
+        members = members_list(study=study)
+        return Response(MemberOutput(members, many=True).data)  # type: ignore[arg-type]
+
+    @extend_schema(request=MemberInput, responses={201: InvitationOutput})
+    def post(self, request: Request, slug: str) -> Response:
+        user = _user(request)
+        study = _coordinated_study(user, slug)
+        data = self.MemberInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        invitation = member_invite(
+            study=study,
+            actor=user,
+            email=values["email"],
+            role=Role(values["role"]),
+            name=values["name"],
+            seniority=values["seniority"],
+            years_of_experience=values["years_of_experience"],
+            base_url=request.build_absolute_uri("/"),
+        )
+        return Response(self.InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class StudyMemberDeleteApi(APIView):
+    """Take a person out of the study (refused for a reader who has started reading)."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, user_pk: int) -> Response:
+        user = _user(request)
+        study = _coordinated_study(user, slug)
+        member_remove(study=study, actor=user, user_id=user_pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -31,9 +32,20 @@ def new_image_token() -> str:
 
 
 class StudyStatus(models.TextChoices):
+    """Draft while it is set up; reading once round 1 opens; closed: no reads, results stay."""
+
     DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
+    READING = "reading", "Reading"
     CLOSED = "closed", "Closed"
+
+
+class StudyDesign(models.TextChoices):
+    """How the rounds are laid out (`readerstudy.reading.designs` derives each design's rounds)."""
+
+    INDEPENDENT_ROUNDS = (
+        "independent_rounds",
+        "Independent rounds (unassisted → washout → assisted)",
+    )
 
 
 class Study(models.Model):
@@ -43,6 +55,12 @@ class Study(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=StudyStatus.choices, default=StudyStatus.DRAFT)
+    design = models.CharField(
+        max_length=32,
+        choices=StudyDesign.choices,
+        default=StudyDesign.INDEPENDENT_ROUNDS,
+        help_text="The layout of the rounds; the rounds are created with the study.",
+    )
     washout_days = models.PositiveSmallIntegerField(
         default=28,
         help_text="Minimum days between a reader's round completion and their next round.",
@@ -88,10 +106,25 @@ class Study(models.Model):
             models.CheckConstraint(
                 condition=Q(washout_days__lte=365), name="study_washout_at_most_a_year"
             ),
+            models.CheckConstraint(
+                condition=Q(design__in=StudyDesign.values), name="study_design_valid"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        cohorts = self.reading_cohorts
+        if not isinstance(cohorts, list) or not cohorts:
+            raise ValidationError({"reading_cohorts": "Choose at least one cohort to read."})
+        unknown = [c for c in cohorts if c not in Cohort.values]
+        if unknown:
+            raise ValidationError(
+                {
+                    "reading_cohorts": f"Unknown cohort {unknown[0]!r}: one of {', '.join(Cohort.values)}."
+                }
+            )
 
 
 class StaffRole(models.TextChoices):

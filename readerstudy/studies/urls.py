@@ -1,4 +1,5 @@
-"""The studies API: studies, imports and image regions (under /api/, namespace "api")."""
+"""The studies API: a study, its people, imports and image regions (the list and creation are
+the reading app's: a study is created with its rounds) (under /api/, namespace "api")."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from readerstudy.studies.apis import (
     ImportCreateApi,
     ImportDetailApi,
     StudyDetailApi,
-    StudyListApi,
+    StudyMemberDeleteApi,
+    StudyMemberListCreateApi,
 )
 
 api_patterns = [
-    path("studies/", StudyListApi.as_view(), name="study-list"),
     path("studies/<slug:slug>/", StudyDetailApi.as_view(), name="study-detail"),
+    path("studies/<slug:slug>/members/", StudyMemberListCreateApi.as_view(), name="study-members"),
+    path(
+        "studies/<slug:slug>/members/<int:user_pk>/",
+        StudyMemberDeleteApi.as_view(),
+        name="study-member",
+    ),
     path("studies/<slug:slug>/imports/", ImportCreateApi.as_view(), name="import-create"),
     path("imports/<int:pk>/", ImportDetailApi.as_view(), name="import-detail"),
     path("images/<int:pk>/region/", ImageRegionSetApi.as_view(), name="image-region"),

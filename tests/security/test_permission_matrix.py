@@ -22,6 +22,8 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework.views import APIView
 
 from analysis.web.exports import EXPORTS
@@ -90,6 +92,8 @@ ANALYSTS = {"coordinator": "ok", "statistician": "ok"}
 NOT_GET_PAGE = page(nobody="405", reader="405", coordinator="405", statistician="405",
                     superuser="405", other="405")  # fmt: skip
 
+PLATFORM_COORDINATORS = page(nobody="403", reader="403", coordinator="ok", statistician="403")
+
 # One's own second-factor pages: any signed-in user, nothing of a study.
 SIGNED_IN_OK = page(nobody="ok", reader="ok", coordinator="ok", statistician="ok", other="ok")
 
@@ -101,7 +105,10 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("login", "post"): rule(
         anon="ok", nobody="ok", reader="ok", coordinator="ok", statistician="ok", other="ok"
     ),
-    ("logout", "get"): everyone("405"),
+    ("logout", "get"): everyone("ok"),  # a page asking to confirm; signing out is a POST
+    # An invitation link: anyone may open one; a wrong token shows the refusal page.
+    ("invitation-accept", "get"): everyone("ok"),
+    ("invitation-accept", "post"): everyone("ok"),
     ("logout", "post"): everyone("login"),  # back to the login page
     ("favicon", "get"): everyone("ok"),
     ("favicon", "post"): everyone("405"),
@@ -120,6 +127,17 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("study-console", "post"): page(coordinator="ok"),
     ("study-audit", "get"): page(**ANALYSTS),
     ("study-audit", "post"): NOT_GET_PAGE,
+    # Creating a study: platform coordinators (and superusers), named by no object.
+    ("study-create", "get"): PLATFORM_COORDINATORS,
+    ("study-create", "post"): PLATFORM_COORDINATORS,
+    ("study-settings", "get"): page(coordinator="ok"),
+    ("study-settings", "post"): page(coordinator="ok"),  # an empty form: shown with its errors
+    ("study-people", "get"): page(coordinator="ok"),
+    ("study-people", "post"): page(coordinator="ok"),
+    ("study-member-remove", "get"): NOT_GET_PAGE,
+    ("study-member-remove", "post"): page(coordinator="ok"),  # refused: back with a message
+    ("study-close", "get"): NOT_GET_PAGE,
+    ("study-close", "post"): page(coordinator="ok"),  # not confirmed: back with a message
     ("reading-file", "get"): rule(anon="404", reader="ok", superuser="404"),
     ("reading-file", "post"): everyone("405"),
     ("analysis:report", "get"): page(**ANALYSTS),
@@ -132,7 +150,15 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api:schema", "get"): everyone("ok"),
     ("api:docs", "get"): everyone("ok"),
     ("api:study-list", "get"): api(nobody="ok", reader="ok", coordinator="ok", statistician="ok"),
+    ("api:study-list", "post"): api(
+        nobody="403", reader="403", coordinator="bad", statistician="403", superuser="bad"
+    ),
     ("api:study-detail", "get"): api(reader="ok", coordinator="ok", statistician="ok"),
+    ("api:study-close", "post"): api(coordinator="ok"),
+    ("api:study-members", "get"): api(coordinator="ok"),
+    ("api:study-members", "post"): api(coordinator="bad", superuser="bad"),
+    # The reader named has read: they stay (409).
+    ("api:study-member", "delete"): api(coordinator="bad", superuser="bad"),
     ("api:import-create", "post"): api(coordinator="bad", superuser="bad"),
     ("api:import-detail", "get"): api(coordinator="ok"),
     ("api:image-region", "post"): api(coordinator="bad", superuser="bad"),
@@ -201,6 +227,8 @@ REASONS_403 = {
     "api:reader-rounds": "the reader's own list, named by no object: a non-reader is refused",
     "api:session-case": "the reader's own session, in a study that allows no going back",
     "api:audit-verify": "names no object: only superusers and coordinators verify the chain",
+    "study-create": "names no object: only platform coordinators create studies",
+    "api:study-list": "POST names no object: only platform coordinators create studies",
     "sso-refused": "the page that tells a user their sign-in was refused (no mapped role)",
     "admin:add": "a read-only model (reads, sessions, AI output, audit): nobody adds, superusers too",
     "admin:change": "POST: a read-only row of the coordinator's own study: visible, never changed",
@@ -385,6 +413,8 @@ def _values(endpoint: Endpoint, kwarg: str, world: StudyWorld, chart: str) -> li
         "app_label": "studies",
         "url": "no-such-page/",
         "content_type_id": str(ContentType.objects.get_for_model(world.study).pk),
+        "user_pk": str(world.reader.user.pk),
+        "uidb64": urlsafe_base64_encode(force_bytes(world.reader.user.pk)),
     }
     if kwarg == "kind":
         return list(EXPORTS)

@@ -7,17 +7,29 @@ const pageError = document.getElementById("console-error");
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fail = (error, form = null) => showErrors(form, error instanceof ApiError ? error : { message: error.message }, pageError);
 
+// Opening or closing a round: a refusal is shown next to the button that was pressed.
 document.querySelectorAll("button.action").forEach((button) => button.addEventListener("click", async () => {
-  try { await postJson(button.dataset.url); location.reload(); } catch (error) { fail(error); }
+  const note = button.parentElement.querySelector(".action-error");
+  button.disabled = true;
+  try { await postJson(button.dataset.url); location.reload(); } catch (error) {
+    button.disabled = false;
+    if (!note) { fail(error); return; }
+    showErrors(null, error instanceof ApiError ? error : { message: error.message }, note);
+  }
 }));
 
-document.querySelectorAll("button.override").forEach((button) => button.addEventListener("click", async () => {
-  const reason = prompt("Reason for letting this reader start before the washout ends (recorded in the audit log):");
-  if (!reason) return;
+// A washout override: the reason is typed next to the reader; errors appear beside it.
+document.querySelectorAll("form.override-form").forEach((form) => form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const note = form.querySelector(".form-message");
   try {
-    await postJson(button.dataset.url, { reader: Number(button.dataset.reader), reason });
+    await postJson(form.dataset.url, { reader: Number(form.dataset.reader), reason: form.reason.value });
     location.reload();
-  } catch (error) { fail(error); }
+  } catch (error) {
+    const shown = error instanceof ApiError ? error : { message: error.message };
+    // The field's own message sits by the field; the overall one only when there is no field.
+    showErrors(form, shown.fields && shown.fields.reason ? { ...shown, message: "" } : shown, note);
+  }
 }));
 
 document.querySelectorAll("form.region").forEach((form) => form.addEventListener("submit", async (event) => {
