@@ -13,7 +13,9 @@ def test_the_coordinator_filters_the_audit_log_and_downloads_the_rows(
     personas: Personas, page: Any, live_server: Any
 ) -> None:
     for i in range(4):
-        audit_record(actor=personas.alice, action="test.opened", study=personas.study, data={"i": i})
+        audit_record(
+            actor=personas.alice, action="test.opened", study=personas.study, data={"i": i}
+        )
     audit_record(actor=personas.sam, action="test.closed", study=personas.study)
     base = live_server.url
     login(page, base, "alice")
