@@ -28,6 +28,7 @@ from inference.cam import heatmap_png
 from inference.checkpoint import ModelBundle, save_bundle, sha256
 from inference.data import Dataset
 from inference.evaluate import evaluate
+from inference.geometry import pad_clipped_crop
 from inference.predictor import Predictor, choose_device
 from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
 from inference.train import (
@@ -64,6 +65,17 @@ def _decode_png(name: str) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def _model_input_crop(image: CaseImage, roi_scale: float) -> np.ndarray:
+    """The importer's cached crop of the enlarged lesion box; one cached before crops were padded
+    at the image edges (clipped) is padded here, so training and precompute see the same crop."""
+    return pad_clipped_crop(
+        _decode_png(str(image.model_input.name)),
+        (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
+        (image.height, image.width),
+        scale=roi_scale,
+    )
+
+
 def study_dataset(*, study: Study, spec: Preprocessing, cohorts: Sequence[str]) -> Dataset:
     """The study's images in `cohorts` as preprocessed model inputs, from the crops cached at import."""
     if spec.roi_scale != IMPORT_ROI_SCALE:
@@ -75,7 +87,7 @@ def study_dataset(*, study: Study, spec: Preprocessing, cohorts: Sequence[str]) 
     )
     crops, labels, patients, cases, groups = [], [], [], [], []
     for image in images:
-        crop, _box = model_input(_decode_png(str(image.model_input.name)), None, spec)
+        crop, _box = model_input(_model_input_crop(image, spec.roi_scale), None, spec)
         crops.append(crop)
         labels.append(float(image.case.truth_malignant))
         patients.append(image.case.patient_pseudonym)
@@ -233,10 +245,10 @@ def precompute_batch_run(
     )
     if images:
         predictor = predictor_for(version, batch_size=job.batch_size)
-        crops = [_decode_png(str(image.model_input.name)) for image in images]
+        roi_scale = predictor.bundle.preprocessing.roi_scale
+        crops = [_model_input_crop(image, roi_scale) for image in images]
         out = predictor(crops, None)
         assert out.heatmaps is not None
-        roi_scale = predictor.bundle.preprocessing.roi_scale
         for image, probability, heatmap in zip(
             images, out.probabilities, out.heatmaps, strict=True
         ):
