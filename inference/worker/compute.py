@@ -130,9 +130,16 @@ def model_train(
         for arch in architectures:
             cv = cross_validate(data, spec, replace(config, architecture=arch), n_folds=folds)
             cross_validation[arch] = {
+                "level": "case",  # fold_aucs, mean_auc, std_auc: soft vote per case
                 "fold_aucs": cv.validation_aucs,
                 "mean_auc": cv.mean_auc,
                 "std_auc": cv.std_auc,
+                "fold_image_aucs": cv.image_aucs,
+                "mean_image_auc": cv.mean_image_auc,
+                "std_image_auc": cv.std_image_auc,
+                "fold_stopping_aucs": cv.stopping_aucs,
+                "held_out_stopping": cv.held_out_stopping,
+                "method": cv.method,
             }
     bundle = make_bundle(
         results[best],
@@ -146,6 +153,9 @@ def model_train(
     )
     bundle.meta.training["architectures_compared"] = {
         arch: result.best_validation_auc for arch, result in results.items()
+    }
+    bundle.meta.training["architectures_compared_image_auc"] = {
+        arch: result.best_record.validation_auc for arch, result in results.items()
     }
     bundle.meta.training["cross_validation"] = cross_validation
     bundle.meta.validation_metrics.update(_test_metrics(study=study, bundle=bundle, spec=spec))
