@@ -29,7 +29,7 @@ from inference.checkpoint import ModelBundle, save_bundle, sha256
 from inference.data import Dataset
 from inference.evaluate import evaluate
 from inference.geometry import pad_clipped_crop
-from inference.predictor import Predictor, choose_device
+from inference.predictor import Predictor, cases_near_threshold, choose_device
 from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
 from inference.train import (
     TrainConfig,
@@ -262,20 +262,11 @@ def precompute_batch_run(
         for image, probability, heatmap in zip(
             images, out.probabilities, out.heatmaps, strict=True
         ):
-            scale, width, height = display_geometry(image.width, image.height)
-            box = enlarged_box(
-                (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
-                (image.height, image.width),
-                scale=roi_scale,
-            )
-            placed = heatmap_to_display(
-                heatmap, box, display_shape=(height, width), display_scale=scale
-            )
             _prediction_store(
                 image=image,
                 version=version,
                 probability=float(probability),
-                heatmap=placed,
+                heatmap=_displayed(heatmap, image=image, roi_scale=roi_scale),
                 computed_with=f"{predictor.device.type} {predictor.path}",
             )
             if heartbeat is not None:
@@ -291,6 +282,17 @@ def precompute_batch_run(
     return len(images)
 
 
+def _displayed(heatmap: np.ndarray, *, image: CaseImage, roi_scale: float) -> np.ndarray:
+    """The model-input heatmap placed on the image as readers see it."""
+    scale, width, height = display_geometry(image.width, image.height)
+    box = enlarged_box(
+        (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
+        (image.height, image.width),
+        scale=roi_scale,
+    )
+    return heatmap_to_display(heatmap, box, display_shape=(height, width), display_scale=scale)
+
+
 def _prediction_store(
     *,
     image: CaseImage,
@@ -299,10 +301,7 @@ def _prediction_store(
     heatmap: np.ndarray,
     computed_with: str,
 ) -> None:
-    data = heatmap_png(heatmap)
-    name = f"predictions/{version.pk}/{sha256(data)[:2]}/{sha256(data)}.png"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
+    name = _heatmap_store(version=version, heatmap=heatmap)
     with transaction.atomic():
         Prediction.objects.get_or_create(
             image=image,
@@ -313,6 +312,14 @@ def _prediction_store(
                 "computed_with": computed_with,
             },
         )
+
+
+def _heatmap_store(*, version: ModelVersion, heatmap: np.ndarray) -> str:
+    data = heatmap_png(heatmap)
+    name = f"predictions/{version.pk}/{sha256(data)[:2]}/{sha256(data)}.png"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(data))
+    return name
 
 
 def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study) -> None:
@@ -327,14 +334,21 @@ def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study
             distinct=True,
         ),
     )
+    voted = set(
+        CasePrediction.objects.filter(case_id__in=case_ids, model_version=version).values_list(
+            "case_id", flat=True
+        )
+    )
     for case in cases:
-        if case.n == 0 or case.done < case.n:
+        if case.n == 0 or case.done < case.n or case.pk in voted:
             continue
-        probabilities = list(
+        predictions = list(
             Prediction.objects.filter(
                 image__case=case, model_version=version, image__needs_review=False
-            ).values_list("probability", flat=True)
+            ).select_related("image")
         )
+        _fp32_recheck(case=case, predictions=predictions, version=version, study=study)
+        probabilities = [p.probability for p in predictions]
         vote = soft_vote(
             case_ids=[str(case.pk)] * len(probabilities),
             probabilities=probabilities,
@@ -350,6 +364,42 @@ def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study
                 "n_images": int(vote.n_images[0]),
             },
         )
+
+
+def _fp32_recheck(
+    *, case: Case, predictions: list[Prediction], version: ModelVersion, study: Study
+) -> None:
+    """A case whose vote of bf16 probabilities lies within the predictor's bf16 margin of the
+    threshold could take the other class in fp32: its images are recomputed in fp32 (probability
+    and heatmap), so no case's class depends on bf16. Updates `predictions` in place."""
+    if not any("bf16" in p.computed_with for p in predictions):
+        return
+    predictor = predictor_for(version)
+    margin = max(predictor.bf16_margin, predictor.tolerance)  # an fp32 worker: bf16's bound
+    near = cases_near_threshold(
+        case_ids=[str(case.pk)] * len(predictions),
+        probabilities=[p.probability for p in predictions],
+        threshold=study.ai_threshold,
+        margin=margin,
+    )
+    if not near:
+        return
+    roi_scale = predictor.bundle.preprocessing.roi_scale
+    batch = predictor.preprocess([_model_input_crop(p.image, roi_scale) for p in predictions])
+    probabilities, cams = predictor.predict_fp32(batch)
+    out = predictor.postprocess(batch, probabilities, cams)
+    assert out.heatmaps is not None
+    for prediction, probability, heatmap in zip(
+        predictions, out.probabilities, out.heatmaps, strict=True
+    ):
+        placed = _displayed(heatmap, image=prediction.image, roi_scale=roi_scale)
+        prediction.probability = min(max(float(probability), 0.0), 1.0)
+        prediction.heatmap.name = _heatmap_store(version=version, heatmap=placed)
+        prediction.computed_with = (
+            f"{predictor.device.type} fp32 recheck (bf16 within {margin:.3g})"
+        )
+        prediction.save(update_fields=["probability", "heatmap", "computed_with"])
+    log.info("case %s: vote within %.3g of the threshold, recomputed in fp32", case.pk, margin)
 
 
 def precompute_run_inline(*, job: PrecomputeJob, progress: Any = None) -> PrecomputeJob:

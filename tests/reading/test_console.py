@@ -101,5 +101,5 @@ def test_the_console_says_when_a_model_trained_from_scratch(console_study: Perso
     )
     page = login("alice").get("/studies/s/console/").content.decode()
     assert "<td>scratchy</td><td>resnet18</td>" in page
-    assert f"from scratch <strong class=\"error\">warning: {note}</strong>" in page
+    assert f'from scratch <strong class="error">warning: {note}</strong>' in page
     assert "<td>pretrained</td><td>resnet18</td>\n      <td>ImageNet</td>" in page
