@@ -25,6 +25,8 @@ Speed decisions, each measured by tests/benchmarks/bench_precompute.py:
   records the largest difference in `bf16_max_difference`. On ResNet18s trained on phantoms
   (112 and 224 px) bf16 moved probabilities by at most 0.006 over 346 phantom crops (0.003–0.005
   on the calibration crops), so bf16 was used; heatmaps moved by at most 4/255.
+  A case whose soft vote lies within `bf16_margin` of the threshold could still change class, so
+  precompute recomputes its images with `predict_fp32` (`cases_near_threshold` picks them);
 `path` names the result, e.g. "bf16+channels_last+compiled"; precompute stores it with each
 prediction.
 """
