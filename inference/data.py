@@ -10,9 +10,10 @@ truth, which a plain random patient split does not guarantee with ~20% malignant
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,11 +25,12 @@ from tqdm import tqdm
 
 from inference.preprocess import Preprocessing, Roi, model_input
 
-# The seed's augmentation (rotation ≤ 15°, horizontal flip, ±20 px translation at 224 px, scaling;
-# "maximum scale 1" in the paper is read as up to ±10 %), combined at random.
+# The seed's augmentation: "rotation (the maximum rotation angle is set to 15), flip (horizontal
+# flip), scaling (maximum scale is set to 1), translation (maximum panning distance of -20 pixels
+# to +20 pixels), and mixed transformations" (Methods). See `Augmentation` for what it leaves open.
 ROTATION_DEGREES = 15.0
 TRANSLATION_PX_AT_224 = 20
-SCALE_RANGE = (0.9, 1.1)
+SCALE_RANGE = (0.9, 1.0)
 
 Decoder = Callable[[Path], np.ndarray]
 
@@ -165,20 +167,74 @@ def split_by_patient(
     return {"train": train, "validation": validation, "internal_test": test}
 
 
-def augmentation(size: int) -> v2.Transform:
-    """Random flip + rotation/translation/scaling on a uint8 (1, S, S) crop; translation is
-    ±20 px at 224 px, scaled with the input size."""
-    shift = TRANSLATION_PX_AT_224 / 224
+@dataclass(frozen=True)
+class Augmentation:
+    """The training augmentation; recorded in every checkpoint (`training.augmentation`).
+
+    The seed gives the ranges: rotation up to 15°, horizontal flip, translation ±20 px (at its
+    224 px input; scaled with the input size here) and a scale whose maximum is 1, i.e. the crop
+    may shrink but is never enlarged (enlarging would cut the margin the 1.3× box adds). It gives
+    neither the smallest scale (ours: 0.9) nor how often each transformation is applied: it lists
+    them and "mixed transformations" as what the images underwent, so every image gets the affine
+    (p = 1, its rotation, shift and scale drawn from their ranges, near-identity draws included)
+    and a flip half of the time. Bilinear interpolation: nearest-neighbour would alias the speckle.
+    What the affine moves in from outside the crop is black, like the padding at an image edge.
+    """
+
+    rotation_degrees: float = ROTATION_DEGREES
+    translation_px_at_224: float = TRANSLATION_PX_AT_224
+    scale: tuple[float, float] = SCALE_RANGE
+    horizontal_flip_p: float = 0.5
+    affine_p: float = 1.0
+    interpolation: str = "bilinear"  # or "nearest" (the earlier default, for comparison)
+    fill: int = 0
+
+    def __post_init__(self) -> None:
+        low, high = self.scale
+        if not 0 < low <= high:
+            raise ValueError(f"augmentation scale must be 0 < low ≤ high, got {self.scale}")
+        if not (0 <= self.horizontal_flip_p <= 1 and 0 <= self.affine_p <= 1):
+            raise ValueError(f"augmentation probabilities must lie in [0, 1]: {self}")
+        if self.interpolation not in _INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {sorted(_INTERPOLATIONS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["scale"] = list(self.scale)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Augmentation:
+        values = dict(data)
+        if "scale" in values:
+            values["scale"] = tuple(float(v) for v in values["scale"])
+        return cls(**values)
+
+
+_INTERPOLATIONS = {
+    "bilinear": v2.InterpolationMode.BILINEAR,
+    "nearest": v2.InterpolationMode.NEAREST,
+}
+
+
+def augmentation(size: int, spec: Augmentation | None = None) -> v2.Transform:
+    """Random flip + rotation/translation/scaling (`Augmentation`) on a uint8 (1, S, S) crop."""
+    spec = spec or Augmentation()
+    shift = spec.translation_px_at_224 / 224
     return v2.Compose(
         [
-            v2.RandomHorizontalFlip(p=0.5),
+            v2.RandomHorizontalFlip(p=spec.horizontal_flip_p),
             v2.RandomApply(
                 [
                     v2.RandomAffine(
-                        degrees=ROTATION_DEGREES, translate=(shift, shift), scale=SCALE_RANGE
+                        degrees=spec.rotation_degrees,
+                        translate=(shift, shift),
+                        scale=spec.scale,
+                        interpolation=_INTERPOLATIONS[spec.interpolation],
+                        fill=spec.fill,
                     )
                 ],
-                p=0.8,
+                p=spec.affine_p,
             ),
         ]
     )

@@ -28,6 +28,16 @@ def quick_auc(truth: np.ndarray, probabilities: np.ndarray) -> float:
     return float(roc_auc_score(truth, probabilities))
 
 
+def quick_case_auc(
+    truth: np.ndarray, probabilities: np.ndarray, case_ids: Sequence[str] | np.ndarray
+) -> float:
+    """The AUC of the cases' soft votes (the study's unit), for early stopping; NaN when only
+    one class of case is present."""
+    vote = soft_vote(case_ids=case_ids, probabilities=np.asarray(probabilities, np.float64))
+    case_truth = soft_vote(case_ids=case_ids, probabilities=np.asarray(truth, np.float64))
+    return quick_auc(case_truth.probabilities, vote.probabilities)
+
+
 def level_metrics(
     truth: np.ndarray, probabilities: np.ndarray, *, threshold: float = MODEL_THRESHOLD
 ) -> dict[str, Any]:

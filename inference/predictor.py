@@ -25,6 +25,8 @@ Speed decisions, each measured by tests/benchmarks/bench_precompute.py:
   records the largest difference in `bf16_max_difference`. On ResNet18s trained on phantoms
   (112 and 224 px) bf16 moved probabilities by at most 0.006 over 346 phantom crops (0.003–0.005
   on the calibration crops), so bf16 was used; heatmaps moved by at most 4/255.
+  A case whose soft vote lies within `bf16_margin` of the threshold could still change class, so
+  precompute recomputes its images with `predict_fp32` (`cases_near_threshold` picks them);
 `path` names the result, e.g. "bf16+channels_last+compiled"; precompute stores it with each
 prediction.
 """
@@ -44,6 +46,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from analysis.model import soft_vote
 from inference.cam import TARGETS, PooledHeadCam, logits_and_cams, to_uint8
 from inference.checkpoint import ModelBundle, load_bundle
 from inference.preprocess import CropBox, Roi, model_input, normalise
@@ -138,6 +141,7 @@ class Predictor:
         compile_model: bool = False,
         batch_size: int = 64,
         autograd: bool = False,
+        require_native_bf16: bool = True,
     ) -> None:
         if heatmap_target not in TARGETS:
             raise ValueError(f"heatmap_target must be one of {TARGETS}, not {heatmap_target!r}")
@@ -151,6 +155,8 @@ class Predictor:
         self.heatmap_target = heatmap_target  # see inference.cam: the predicted class's evidence
         self.compile_model = compile_model
         self.autograd = autograd  # Grad-CAM by autograd even for a pooled head (the reference)
+        # False tries bf16 where it is only emulated (slower, same arithmetic): for tests on CPUs.
+        self.require_native_bf16 = require_native_bf16
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.batch_size = batch_size  # the compiled graph's fixed batch; shorter ones are padded
@@ -161,6 +167,7 @@ class Predictor:
         self._bundle: ModelBundle | None = None
         self._cam_forward: CamForward | None = None
         self._pooled: PooledHeadCam | None = None
+        self._fp32_forward: CamForward | None = None
 
     @property
     def bundle(self) -> ModelBundle:
@@ -202,7 +209,8 @@ class Predictor:
             else None
         )
         self.autocast_dtype = None
-        if self.allow_bf16 and native_bf16(self.device):
+        self._fp32_forward = None
+        if self.allow_bf16 and (native_bf16(self.device) or not self.require_native_bf16):
             if calibration is None:
                 calibration = bundle.calibration
             if calibration is None:
@@ -248,6 +256,48 @@ class Predictor:
             log.warning("torch.compile failed, running eager: %s", self.compile_error)
             return
         self._cam_forward, self.compiled = compiled, True
+
+    @property
+    def bf16_margin(self) -> float:
+        """How far from the threshold a soft vote of bf16 probabilities must lie for its class
+        to be the fp32 class (0 in fp32): a case's vote moves by at most its images' largest
+        difference. The larger of the measured difference and the tolerance bf16 was accepted
+        under, because the few calibration crops estimate the largest difference from below."""
+        if self.precision != "bf16":
+            return 0.0
+        return max(self.bf16_max_difference or 0.0, self.tolerance)
+
+    def predict_fp32(
+        self, batch: PreparedBatch, *, heatmaps: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`predict` in plain fp32, eager (no autocast, no compiled graph): the reference that
+        cases near the threshold are recomputed with (`cases_near_threshold`)."""
+        if not heatmaps:
+            saved = self.autocast_dtype
+            try:
+                self.autocast_dtype = None
+                return self.predict(batch, heatmaps=False)
+            finally:
+                self.autocast_dtype = saved
+        if self._fp32_forward is None:
+            model = self.bundle.model
+            if self._pooled is None:
+
+                def autograd(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                    return logits_and_cams(
+                        model, self._layer, x, autocast_dtype=None, target=self.heatmap_target
+                    )
+
+                self._fp32_forward = autograd
+            else:
+                self._fp32_forward = _inference(
+                    _Autocast(self._pooled, self.device.type, None).eval()
+                )
+        x = normalise(batch.inputs.to(self.device), self.bundle.preprocessing)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        logits, cams = _in_batches(self._fp32_forward, x, self.batch_size, pad=False)
+        return torch.sigmoid(logits), cams
 
     def measure_bf16(self, calibration: np.ndarray) -> float:
         """Largest |p − p_fp32| over the calibration crops (uint8 (N, S, S)), p from the path
@@ -318,6 +368,20 @@ class Predictor:
         batch = self.preprocess(images, rois)
         probabilities, cams = self.predict(batch, heatmaps=heatmaps)
         return self.postprocess(batch, probabilities, cams)
+
+
+def cases_near_threshold(
+    *,
+    case_ids: Sequence[str] | np.ndarray,
+    probabilities: Sequence[float] | np.ndarray,
+    threshold: float,
+    margin: float,
+) -> list[str]:
+    """The cases whose soft vote lies within `margin` of `threshold` (both ends included): those
+    whose class could differ between bf16 and fp32 when no image moves by more than `margin`."""
+    vote = soft_vote(case_ids=case_ids, probabilities=probabilities, threshold=threshold)
+    near = np.abs(vote.probabilities - threshold) <= margin
+    return [case for case, is_near in zip(vote.case_ids, near, strict=True) if is_near]
 
 
 class _Autocast(nn.Module):

@@ -4,8 +4,10 @@ input back to the displayed image.
 
 Decisions (the `Preprocessing` spec records them and travels inside every checkpoint):
 - Lesion box: enlarged `roi_scale` (1.3) times about its centre, edges rounded with Python's
-  `round` and clamped to the image (`inference.geometry.enlarged_box`, which the importer's
-  `readerstudy.studies.imaging.model_input_crop` calls too, so a crop cached at import is this crop).
+  `round`; at an image edge the box keeps its centre and size and the part outside the image is
+  black (`inference.geometry.enlarged_box` and `crop`, which the importer's
+  `readerstudy.studies.imaging.model_input_crop` calls too, so a crop cached at import is this
+  crop; `geometry` says why black). The crop is then resized like any other.
 - Colour: RGB → grey (ITU-R BT.601 luma, `cv2.COLOR_RGB2GRAY`) → `cv2.equalizeHist` → the grey plane
   replicated to three channels. B-mode is grey by nature; what colour there is comes from the
   scanner's tint map or a colour-Doppler overlay, both of which differ by site and say nothing
@@ -31,9 +33,9 @@ import cv2
 import numpy as np
 import torch
 
-from inference.geometry import CropBox, Roi, enlarged_box
+from inference.geometry import CropBox, Roi, crop, enlarged_box
 
-__all__ = ["CropBox", "Roi", "enlarged_box"]  # re-exported: callers take them from here too
+__all__ = ["CropBox", "Roi", "crop", "enlarged_box"]  # re-exported: callers take them from here too
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -106,8 +108,7 @@ def model_input(
         if roi is None
         else enlarged_box(roi, image.shape, scale=spec.roi_scale)
     )
-    crop = image[box.y0 : box.y1, box.x0 : box.x1]
-    return resize_square(equalised_grey(crop), spec.size), box
+    return resize_square(equalised_grey(crop(image, box)), spec.size), box
 
 
 def normalise(grey: torch.Tensor, spec: Preprocessing) -> torch.Tensor:

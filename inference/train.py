@@ -2,6 +2,13 @@
 AUC, five-fold cross-validation grouped by patient, the best architecture by validation AUC, and a
 checkpoint bundle with provenance and metrics.
 
+The study's unit is the case (a lesion, soft vote over its images), so early stopping and model
+selection use the case-level AUC by default (`TrainConfig.select_on`); the image-level AUC is
+recorded beside it in every epoch. Cross-validation holds each fold out of both training and
+early stopping (stopping uses a patient-grouped part of the other folds), so its AUC is not the
+optimistic figure of the data the epoch was chosen on; the validation cohort's own metrics are
+(the checkpoint's provenance says so, `selection`).
+
 Hand-written because the loop is short and every choice in it is the seed's (oversampling the
 malignant class to the benign count, stopping on AUC rather than loss), which a trainer framework
 would only hide; data handling is `inference.data`, metrics `inference.evaluate`.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,13 +40,22 @@ from torch import nn
 from tqdm import tqdm
 
 from inference.checkpoint import ModelBundle, ModelMeta
-from inference.data import Dataset, augmentation, oversampled_indices, patient_folds
-from inference.evaluate import evaluate, quick_auc
+from inference.data import (
+    Augmentation,
+    Dataset,
+    augmentation,
+    oversampled_indices,
+    patient_folds,
+)
+from inference.evaluate import evaluate, quick_auc, quick_case_auc
 from inference.predictor import native_bf16
 from inference.preprocess import Preprocessing, normalise
-from inference.zoo import create_model, init_from_imagenet
+from inference.zoo import create_model, init_from_imagenet, scratch_note
 
+log = logging.getLogger(__name__)
 CALIBRATION_IMAGES = 32
+SELECT_ON = ("case", "image")
+STOPPING_FOLDS = 8  # cross-validation stops on 1/8 of each fold's training patients
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,14 @@ class TrainConfig:
     device: str = "cpu"  # "cuda" trains on a GPU (deterministic only up to cuDNN's choices)
     threads: int | None = None
     progress: bool = True
+    select_on: str = "case"  # early stopping and model selection: "case" (soft vote) or "image" AUC
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def __post_init__(self) -> None:
+        if self.select_on not in SELECT_ON:
+            raise ValueError(f"select_on must be one of {SELECT_ON}, not {self.select_on!r}")
+        if isinstance(self.augmentation, Mapping):  # a config read back from its JSON
+            object.__setattr__(self, "augmentation", Augmentation.from_dict(self.augmentation))
 
     @classmethod
     def quick(cls, **overrides: Any) -> TrainConfig:
@@ -71,9 +96,10 @@ class EpochRecord:
     epoch: int
     train_loss: float
     validation_loss: float
-    validation_auc: float
+    validation_auc: float  # image level
     learning_rate: float
     seconds: float
+    validation_case_auc: float = math.nan  # soft vote per case
 
 
 @dataclass
@@ -81,11 +107,16 @@ class TrainResult:
     model: nn.Module  # the best epoch's weights, eval mode, on the CPU
     history: list[EpochRecord]
     best_epoch: int
-    best_validation_auc: float
+    best_validation_auc: float  # the AUC selected on (config.select_on) at the best epoch
     initialisation: str
     config: TrainConfig
     n_train: int = 0
     n_validation: int = 0
+    initialisation_note: str = ""  # why it trained from scratch, when it did
+
+    @property
+    def best_record(self) -> EpochRecord:
+        return self.history[max(self.best_epoch, 1) - 1]
 
 
 @contextlib.contextmanager
@@ -143,12 +174,16 @@ def train_model(
     """
     if len(np.unique(validation.labels > 0.5)) < 2:
         raise ValueError("early stopping on AUC needs benign and malignant validation images")
+    note = ""
     device = torch.device(config.device)
     bf16 = config.bf16 and native_bf16(device)
     with _reproducible(config.seed, config.threads, device):
         model = create_model(config.architecture)
         if config.imagenet == "auto":
             initialisation = init_from_imagenet(model, config.architecture)
+            if initialisation == "scratch":
+                note = scratch_note(config.architecture)
+                log.warning("%s", note)
         elif config.imagenet:
             initialisation = init_from_imagenet(model, config.architecture, path=config.imagenet)
         else:
@@ -160,7 +195,7 @@ def train_model(
         )
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
         loss_fn = nn.BCEWithLogitsLoss()
-        augment = augmentation(spec.size)
+        augment = augmentation(spec.size, config.augmentation)
         rng = np.random.default_rng(config.seed)
         history: list[EpochRecord] = []
         best_auc, best_epoch, best_state = -math.inf, 0, copy.deepcopy(model.state_dict())
@@ -201,13 +236,19 @@ def train_model(
                     torch.from_numpy(validation.labels).double(),
                 )
             )
-            auc = quick_auc(validation.labels, prob)
+            image_auc = quick_auc(validation.labels, prob)
+            case_auc = quick_case_auc(validation.labels, prob, validation.case_ids)
             record = EpochRecord(
-                epoch, float(np.mean(losses)) if losses else float("nan"), val_loss, auc,
-                optimiser.param_groups[0]["lr"], time.perf_counter() - started,
+                epoch, float(np.mean(losses)) if losses else float("nan"), val_loss, image_auc,
+                optimiser.param_groups[0]["lr"], time.perf_counter() - started, case_auc,
             )  # fmt: skip
             history.append(record)
-            bar.set_postfix(loss=f"{record.train_loss:.3f}", val_auc=f"{auc:.3f}")
+            auc = case_auc if config.select_on == "case" else image_auc
+            bar.set_postfix(
+                loss=f"{record.train_loss:.3f}",
+                val_auc=f"{image_auc:.3f}",
+                case_auc=f"{case_auc:.3f}",
+            )
             if auc > best_auc:
                 best_auc, best_epoch = auc, epoch
                 best_state = copy.deepcopy(model.state_dict())
@@ -217,14 +258,22 @@ def train_model(
     model = model.to("cpu").to(memory_format=torch.contiguous_format).eval()
     return TrainResult(
         model, history, best_epoch, float(best_auc), initialisation, config,
-        len(train), len(validation),
+        len(train), len(validation), note,
     )  # fmt: skip
 
 
 @dataclass
 class CrossValidation:
+    """Each fold's AUC on its held-out patients, at case level (`validation_aucs`, the study's
+    unit) and image level; `stopping_aucs` are those of the data early stopping used (the
+    held-out fold itself when `held_out_stopping` is False: then the fold AUCs are optimistic)."""
+
     folds: list[TrainResult]
     validation_aucs: list[float] = field(default_factory=list)
+    image_aucs: list[float] = field(default_factory=list)
+    stopping_aucs: list[float] = field(default_factory=list)
+    held_out_stopping: bool = True
+    splits: list[dict[str, np.ndarray]] = field(default_factory=list)  # fit/stop/held indices
 
     @property
     def mean_auc(self) -> float:
@@ -232,28 +281,89 @@ class CrossValidation:
 
     @property
     def std_auc(self) -> float:
-        return float(np.std(self.validation_aucs, ddof=1)) if len(self.validation_aucs) > 1 else 0.0
+        return _std(self.validation_aucs)
+
+    @property
+    def mean_image_auc(self) -> float:
+        return float(np.mean(self.image_aucs))
+
+    @property
+    def std_image_auc(self) -> float:
+        return _std(self.image_aucs)
+
+    @property
+    def method(self) -> str:
+        if self.held_out_stopping:
+            return (
+                "each fold's AUC is on patients used neither for training nor for early stopping "
+                "(stopping used a patient-grouped part of the other folds' patients)"
+            )
+        return "each fold's AUC is on the patients early stopping chose the epoch on: optimistic"
+
+
+def _std(values: Sequence[float]) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def cross_validate(
-    data: Dataset, spec: Preprocessing, config: TrainConfig, *, n_folds: int = 5
+    data: Dataset,
+    spec: Preprocessing,
+    config: TrainConfig,
+    *,
+    n_folds: int = 5,
+    stopping_folds: int | None = STOPPING_FOLDS,
 ) -> CrossValidation:
-    """Five-fold cross-validation grouped by patient; each fold is the validation set once. The
-    seed reports the mean of the five runs."""
-    results = []
+    """Five-fold cross-validation grouped by patient; each fold is held out once. The seed reports
+    the mean of the five runs. Early stopping uses 1/`stopping_folds` of the other folds'
+    patients (grouped and stratified), so the held-out fold stays unseen; `stopping_folds=None`
+    stops on the held-out fold itself (the optimistic figure, kept for comparison)."""
+    results, case_aucs, image_aucs, stopping_aucs, splits = [], [], [], [], []
     for fold, (train_idx, held_idx) in enumerate(
         patient_folds(data.patient_ids, data.labels, n_folds=n_folds, seed=config.seed)
     ):
         fold_config = replace(config, seed=config.seed + fold)
-        results.append(
-            train_model(data.subset(train_idx), data.subset(held_idx), spec, fold_config)
+        held = data.subset(held_idx)
+        if stopping_folds is None:
+            fit_idx, stop_idx = train_idx, held_idx
+        else:
+            inner_fit, inner_stop = _stopping_split(
+                data, train_idx, stopping_folds, config.seed + fold
+            )
+            fit_idx, stop_idx = train_idx[inner_fit], train_idx[inner_stop]
+        splits.append({"fit": fit_idx, "stop": stop_idx, "held": held_idx})
+        result = train_model(data.subset(fit_idx), data.subset(stop_idx), spec, fold_config)
+        prob = predict_probabilities(result.model, held.inputs, spec, channels_last=False)
+        results.append(result)
+        case_aucs.append(quick_case_auc(held.labels, prob, held.case_ids))
+        image_aucs.append(quick_auc(held.labels, prob))
+        stopping_aucs.append(result.best_validation_auc)
+    return CrossValidation(
+        results, case_aucs, image_aucs, stopping_aucs, stopping_folds is not None, splits
+    )
+
+
+def _stopping_split(
+    data: Dataset, train_idx: np.ndarray, stopping_folds: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, stop) positions within `train_idx`: one of `stopping_folds` patient-grouped,
+    stratified folds, fewer folds when there are fewer patients of a class."""
+    patients, labels = data.patient_ids[train_idx], data.labels[train_idx]
+    worst = dict.fromkeys(patients, 0)
+    for p, y in zip(patients, labels, strict=True):
+        worst[p] = max(worst[p], int(y > 0.5))
+    malignant = sum(worst.values())
+    k = min(stopping_folds, malignant, len(worst) - malignant)
+    if k < 2:
+        raise ValueError(
+            "too few patients to hold early-stopping data out of a fold (needs two benign and two "
+            "malignant patients in the other folds); use stopping_folds=None to stop on the fold"
         )
-    return CrossValidation(results, [r.best_validation_auc for r in results])
+    return patient_folds(patients, labels, n_folds=k, seed=seed)[0]
 
 
 def select_best(validation_aucs: Mapping[str, float]) -> str:
-    """The architecture with the highest validation AUC (the seed's model selection); ties go
-    to the first listed, NaNs never win."""
+    """The architecture with the highest validation AUC (the seed's model selection; case level
+    unless the configs said otherwise); ties go to the first listed, NaNs never win."""
     finite = {k: v for k, v in validation_aucs.items() if not math.isnan(v)}
     if not finite:
         raise ValueError("no architecture has a validation AUC")
@@ -286,9 +396,29 @@ def make_bundle(
     level, with CIs) and a few validation crops for the predictor's bf16 check."""
     prob = predict_probabilities(result.model, validation.inputs, spec, channels_last=False)
     metrics = evaluate(truth=validation.labels, probabilities=prob, case_ids=validation.case_ids)
+    best = result.best_record
     training = {
         "initialisation": result.initialisation,
+        "initialisation_note": result.initialisation_note,
         "config": asdict(result.config),
+        "augmentation": {
+            **result.config.augmentation.to_dict(),
+            "applied": result.config.augment,
+            "source": (
+                "seed Methods: rotation up to 15°, horizontal flip, scaling with maximum scale 1, "
+                "translation ±20 px, mixed; smallest scale and probabilities are not in the seed "
+                "(inference.data.Augmentation)"
+            ),
+        },
+        "selection": {
+            "early_stopping_and_model_selection_on": f"{result.config.select_on}_auc",
+            "best_epoch_validation_case_auc": best.validation_case_auc,
+            "best_epoch_validation_image_auc": best.validation_auc,
+            "note": (
+                "the validation cohort chose the epoch (and the architecture), so its metrics "
+                "are optimistic; the internal and external test cohorts are not"
+            ),
+        },
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "history": [asdict(r) for r in result.history],

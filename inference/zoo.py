@@ -115,6 +115,16 @@ def find_imagenet_weights(name: str, *, hub_dir: Path | str | None = None) -> Pa
     return None
 
 
+def scratch_note(name: str, *, hub_dir: Path | str | None = None) -> str:
+    """What to tell the user when `init_from_imagenet` found no weights in the hub cache."""
+    folder = Path(hub_dir if hub_dir is not None else torch.hub.get_dir()) / "checkpoints"
+    return (
+        f"no ImageNet weights for {name} in {folder} (looked for "
+        f"{', '.join(dict.fromkeys(imagenet_file_names(name)))}): trained from random initialisation, not from "
+        "ImageNet as the seed did"
+    )
+
+
 def init_from_imagenet(
     model: nn.Module,
     name: str,

@@ -28,7 +28,8 @@ from inference.cam import heatmap_png
 from inference.checkpoint import ModelBundle, save_bundle, sha256
 from inference.data import Dataset
 from inference.evaluate import evaluate
-from inference.predictor import Predictor, choose_device
+from inference.geometry import pad_clipped_crop
+from inference.predictor import Predictor, cases_near_threshold, choose_device
 from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
 from inference.train import (
     TrainConfig,
@@ -64,6 +65,17 @@ def _decode_png(name: str) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def _model_input_crop(image: CaseImage, roi_scale: float) -> np.ndarray:
+    """The importer's cached crop of the enlarged lesion box; one cached before crops were padded
+    at the image edges (clipped) is padded here, so training and precompute see the same crop."""
+    return pad_clipped_crop(
+        _decode_png(str(image.model_input.name)),
+        (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
+        (image.height, image.width),
+        scale=roi_scale,
+    )
+
+
 def study_dataset(*, study: Study, spec: Preprocessing, cohorts: Sequence[str]) -> Dataset:
     """The study's images in `cohorts` as preprocessed model inputs, from the crops cached at import."""
     if spec.roi_scale != IMPORT_ROI_SCALE:
@@ -75,7 +87,7 @@ def study_dataset(*, study: Study, spec: Preprocessing, cohorts: Sequence[str]) 
     )
     crops, labels, patients, cases, groups = [], [], [], [], []
     for image in images:
-        crop, _box = model_input(_decode_png(str(image.model_input.name)), None, spec)
+        crop, _box = model_input(_model_input_crop(image, spec.roi_scale), None, spec)
         crops.append(crop)
         labels.append(float(image.case.truth_malignant))
         patients.append(image.case.patient_pseudonym)
@@ -118,9 +130,16 @@ def model_train(
         for arch in architectures:
             cv = cross_validate(data, spec, replace(config, architecture=arch), n_folds=folds)
             cross_validation[arch] = {
+                "level": "case",  # fold_aucs, mean_auc, std_auc: soft vote per case
                 "fold_aucs": cv.validation_aucs,
                 "mean_auc": cv.mean_auc,
                 "std_auc": cv.std_auc,
+                "fold_image_aucs": cv.image_aucs,
+                "mean_image_auc": cv.mean_image_auc,
+                "std_image_auc": cv.std_image_auc,
+                "fold_stopping_aucs": cv.stopping_aucs,
+                "held_out_stopping": cv.held_out_stopping,
+                "method": cv.method,
             }
     bundle = make_bundle(
         results[best],
@@ -134,6 +153,9 @@ def model_train(
     )
     bundle.meta.training["architectures_compared"] = {
         arch: result.best_validation_auc for arch, result in results.items()
+    }
+    bundle.meta.training["architectures_compared_image_auc"] = {
+        arch: result.best_record.validation_auc for arch, result in results.items()
     }
     bundle.meta.training["cross_validation"] = cross_validation
     bundle.meta.validation_metrics.update(_test_metrics(study=study, bundle=bundle, spec=spec))
@@ -233,27 +255,18 @@ def precompute_batch_run(
     )
     if images:
         predictor = predictor_for(version, batch_size=job.batch_size)
-        crops = [_decode_png(str(image.model_input.name)) for image in images]
+        roi_scale = predictor.bundle.preprocessing.roi_scale
+        crops = [_model_input_crop(image, roi_scale) for image in images]
         out = predictor(crops, None)
         assert out.heatmaps is not None
-        roi_scale = predictor.bundle.preprocessing.roi_scale
         for image, probability, heatmap in zip(
             images, out.probabilities, out.heatmaps, strict=True
         ):
-            scale, width, height = display_geometry(image.width, image.height)
-            box = enlarged_box(
-                (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
-                (image.height, image.width),
-                scale=roi_scale,
-            )
-            placed = heatmap_to_display(
-                heatmap, box, display_shape=(height, width), display_scale=scale
-            )
             _prediction_store(
                 image=image,
                 version=version,
                 probability=float(probability),
-                heatmap=placed,
+                heatmap=_displayed(heatmap, image=image, roi_scale=roi_scale),
                 computed_with=f"{predictor.device.type} {predictor.path}",
             )
             if heartbeat is not None:
@@ -269,6 +282,17 @@ def precompute_batch_run(
     return len(images)
 
 
+def _displayed(heatmap: np.ndarray, *, image: CaseImage, roi_scale: float) -> np.ndarray:
+    """The model-input heatmap placed on the image as readers see it."""
+    scale, width, height = display_geometry(image.width, image.height)
+    box = enlarged_box(
+        (image.roi_x, image.roi_y, image.roi_w, image.roi_h),
+        (image.height, image.width),
+        scale=roi_scale,
+    )
+    return heatmap_to_display(heatmap, box, display_shape=(height, width), display_scale=scale)
+
+
 def _prediction_store(
     *,
     image: CaseImage,
@@ -277,10 +301,7 @@ def _prediction_store(
     heatmap: np.ndarray,
     computed_with: str,
 ) -> None:
-    data = heatmap_png(heatmap)
-    name = f"predictions/{version.pk}/{sha256(data)[:2]}/{sha256(data)}.png"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
+    name = _heatmap_store(version=version, heatmap=heatmap)
     with transaction.atomic():
         Prediction.objects.get_or_create(
             image=image,
@@ -291,6 +312,14 @@ def _prediction_store(
                 "computed_with": computed_with,
             },
         )
+
+
+def _heatmap_store(*, version: ModelVersion, heatmap: np.ndarray) -> str:
+    data = heatmap_png(heatmap)
+    name = f"predictions/{version.pk}/{sha256(data)[:2]}/{sha256(data)}.png"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(data))
+    return name
 
 
 def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study) -> None:
@@ -305,14 +334,21 @@ def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study
             distinct=True,
         ),
     )
+    voted = set(
+        CasePrediction.objects.filter(case_id__in=case_ids, model_version=version).values_list(
+            "case_id", flat=True
+        )
+    )
     for case in cases:
-        if case.n == 0 or case.done < case.n:
+        if case.n == 0 or case.done < case.n or case.pk in voted:
             continue
-        probabilities = list(
+        predictions = list(
             Prediction.objects.filter(
                 image__case=case, model_version=version, image__needs_review=False
-            ).values_list("probability", flat=True)
+            ).select_related("image")
         )
+        _fp32_recheck(case=case, predictions=predictions, version=version, study=study)
+        probabilities = [p.probability for p in predictions]
         vote = soft_vote(
             case_ids=[str(case.pk)] * len(probabilities),
             probabilities=probabilities,
@@ -328,6 +364,42 @@ def _case_predictions(*, case_ids: set[int], version: ModelVersion, study: Study
                 "n_images": int(vote.n_images[0]),
             },
         )
+
+
+def _fp32_recheck(
+    *, case: Case, predictions: list[Prediction], version: ModelVersion, study: Study
+) -> None:
+    """A case whose vote of bf16 probabilities lies within the predictor's bf16 margin of the
+    threshold could take the other class in fp32: its images are recomputed in fp32 (probability
+    and heatmap), so no case's class depends on bf16. Updates `predictions` in place."""
+    if not any("bf16" in p.computed_with for p in predictions):
+        return
+    predictor = predictor_for(version)
+    margin = max(predictor.bf16_margin, predictor.tolerance)  # an fp32 worker: bf16's bound
+    near = cases_near_threshold(
+        case_ids=[str(case.pk)] * len(predictions),
+        probabilities=[p.probability for p in predictions],
+        threshold=study.ai_threshold,
+        margin=margin,
+    )
+    if not near:
+        return
+    roi_scale = predictor.bundle.preprocessing.roi_scale
+    batch = predictor.preprocess([_model_input_crop(p.image, roi_scale) for p in predictions])
+    probabilities, cams = predictor.predict_fp32(batch)
+    out = predictor.postprocess(batch, probabilities, cams)
+    assert out.heatmaps is not None
+    for prediction, probability, heatmap in zip(
+        predictions, out.probabilities, out.heatmaps, strict=True
+    ):
+        placed = _displayed(heatmap, image=prediction.image, roi_scale=roi_scale)
+        prediction.probability = min(max(float(probability), 0.0), 1.0)
+        prediction.heatmap.name = _heatmap_store(version=version, heatmap=placed)
+        prediction.computed_with = (
+            f"{predictor.device.type} fp32 recheck (bf16 within {margin:.3g})"
+        )
+        prediction.save(update_fields=["probability", "heatmap", "computed_with"])
+    log.info("case %s: vote within %.3g of the threshold, recomputed in fp32", case.pk, margin)
 
 
 def precompute_run_inline(*, job: PrecomputeJob, progress: Any = None) -> PrecomputeJob:

@@ -45,6 +45,19 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.architecture})"
 
+    @property
+    def initialisation(self) -> str:
+        """ "ImageNet" or "from scratch" (unknown for versions uploaded without provenance)."""
+        value = str(self.training.get("initialisation", ""))
+        if value.startswith("imagenet"):
+            return "ImageNet"
+        return "from scratch" if value == "scratch" else "unknown"
+
+    @property
+    def initialisation_note(self) -> str:
+        """Why the model trained from scratch (no ImageNet weights found), when it did."""
+        return str(self.training.get("initialisation_note", ""))
+
 
 def _heatmap_path(instance: Prediction, filename: str) -> str:
     return f"predictions/{instance.model_version_id}/{filename}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import torch
 from analysis.model import soft_vote
 from inference.cam import logits_and_cams
 from inference.checkpoint import ModelBundle, ModelMeta, save_bundle
-from inference.predictor import Predictor, choose_device, fold_batch_norm, native_bf16
+from inference.predictor import (
+    Predictor,
+    PreparedBatch,
+    cases_near_threshold,
+    choose_device,
+    fold_batch_norm,
+    native_bf16,
+)
 from inference.preprocess import Preprocessing, heatmap_to_display, model_input, normalise
 from inference.zoo import target_layer
 from tests.inference.conftest import speckle_image
@@ -243,3 +251,71 @@ def test_the_one_pass_heatmap_equals_the_autograd_reference(checkpoint: Path) ->
     assert got.heatmaps is not None
     assert expected.heatmaps is not None
     assert np.abs(got.heatmaps.astype(int) - expected.heatmaps.astype(int)).max() <= 1
+
+
+def _controlled_predictor(model: torch.nn.Module, crops: np.ndarray, *, bias: float) -> Predictor:
+    """A copy of `model` whose logit is shifted by `bias`, in bf16 on the CPU (emulated where
+    the CPU has no native bf16: the same arithmetic, only slower)."""
+    shifted = copy.deepcopy(model)
+    head = shifted.get_submodule("fc")
+    assert isinstance(head, torch.nn.Linear)
+    with torch.no_grad():
+        head.bias.fill_(bias)
+    bundle = ModelBundle(shifted, Preprocessing(size=SIZE), ModelMeta("resnet18"))
+    predictor = Predictor(bundle, device="cpu", require_native_bf16=False).load(calibration=crops)
+    assert predictor.precision == "bf16"
+    return predictor
+
+
+def test_recomputing_near_threshold_cases_in_fp32_removes_every_bf16_dependent_class(
+    fresh_model: Callable[[str], torch.nn.Module],
+) -> None:
+    rng = np.random.default_rng(5)
+    spec = Preprocessing(size=SIZE)
+    crops = np.stack([model_input(*speckle_image(rng), spec)[0] for _ in range(24)])
+    batch = PreparedBatch(torch.from_numpy(crops), [])
+    cases = np.array([f"C{i // 2:02d}" for i in range(len(crops))])  # two images per case
+    model = fresh_model("resnet18").eval()
+
+    # Choose the bias that puts one case's fp32 and bf16 votes on either side of 0.5: the
+    # model's output is then controlled where it matters, and the test fails without the fix.
+    probe = _controlled_predictor(model, crops, bias=0.0)
+    p16 = probe.predict(batch)[0].double().numpy()
+    p32 = probe.predict_fp32(batch)[0].double().numpy()
+    v16 = soft_vote(case_ids=cases, probabilities=p16).probabilities
+    v32 = soft_vote(case_ids=cases, probabilities=p32).probabilities
+    target = int(np.argmax(np.abs(v16 - v32)))
+    midpoint = (v16[target] + v32[target]) / 2
+    bias = float(torch.tensor(-np.log(midpoint / (1 - midpoint))).bfloat16().float())
+
+    predictor = _controlled_predictor(model, crops, bias=bias)
+    bf16 = predictor.predict(batch)[0].double().numpy()
+    fp32 = predictor.predict_fp32(batch)[0].double().numpy()
+    vote16 = soft_vote(case_ids=cases, probabilities=bf16, threshold=0.5)
+    vote32 = soft_vote(case_ids=cases, probabilities=fp32, threshold=0.5)
+    assert (vote16.malignant != vote32.malignant).any(), "the construction must flip a class"
+    assert np.abs(bf16 - fp32).max() <= predictor.bf16_margin
+
+    near = cases_near_threshold(
+        case_ids=cases, probabilities=bf16, threshold=0.5, margin=predictor.bf16_margin
+    )
+    assert 0 < len(near) < len(set(cases))
+    redo = np.isin(cases, near)
+    again, cams = predictor.predict_fp32(
+        PreparedBatch(torch.from_numpy(crops[redo]), []), heatmaps=True
+    )
+    assert cams is not None
+    assert cams.shape == (int(redo.sum()), SIZE, SIZE)
+    final = bf16.copy()
+    final[redo] = again.double().numpy()
+    np.testing.assert_allclose(final[redo], fp32[redo], atol=1e-6)
+    final_vote = soft_vote(case_ids=cases, probabilities=final, threshold=0.5)
+    np.testing.assert_array_equal(final_vote.malignant, vote32.malignant)
+
+
+def test_in_fp32_no_case_needs_a_recheck(checkpoint: Path) -> None:
+    predictor = Predictor(checkpoint, device="cpu", allow_bf16=False).load()
+    assert predictor.bf16_margin == 0.0
+    assert cases_near_threshold(
+        case_ids=["A", "A", "B"], probabilities=[0.5, 0.5, 0.6], threshold=0.5, margin=0.0
+    ) == ["A"]

@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from inference.geometry import clipped, pad_clipped_crop
 from inference.preprocess import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     CropBox,
     Preprocessing,
+    crop,
     enlarged_box,
     heatmap_to_display,
     model_input,
@@ -77,15 +79,67 @@ def test_grey_and_rgb_inputs_give_the_same_model_input() -> None:
     np.testing.assert_array_equal(a, b)
 
 
-def test_enlarged_box_is_clamped_to_the_image() -> None:
-    # Top-left corner: centre 10, half 13 → −3 clamps to 0, 23 stays.
-    assert enlarged_box((0, 0, 20, 20), (40, 40)) == CropBox(0, 0, 23, 23)
-    # Bottom-right: centre 32.5, half 9.75 → 22.75 → 23, 42.25 clamps to 40.
-    assert enlarged_box((25, 25, 15, 15), (40, 40, 3)) == CropBox(23, 23, 40, 40)
-    # Inside: centre (20, 15), half (6.5·1.3/… ) → exactly 1.3× the box, rounded.
+def test_enlarged_box_at_an_image_edge_keeps_its_centre_and_size() -> None:
+    # The example: ROI (0, 0, 100, 50) enlarged 1.3× is 130×65 about (50, 25). Clipped,
+    # it was 115×58 about (57.5, 29); now its edges are round(50 ∓ 65) = −15, 115 and
+    # round(25 ∓ 32.5) = −8, 58 (Python rounds halves to even): 130×66, centre exactly (50, 25).
+    box = enlarged_box((0, 0, 100, 50), (300, 400))
+    assert box == CropBox(-15, -8, 115, 58)
+    assert ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2) == (50, 25)
+    # Bottom-right: centre 32.5, half 9.75 → 22.75 → 23 and 42.25 → 42, past the 40 px image.
+    assert enlarged_box((25, 25, 15, 15), (40, 40, 3)) == CropBox(23, 23, 42, 42)
+    # Inside: exactly 1.3× the box, rounded, as before.
     box = enlarged_box((10, 10, 20, 10), (40, 40))
     assert (box.width, box.height) == (26, 14)
     assert (box.x0 + box.x1) / 2 == 20
+
+
+def test_the_crop_is_black_where_the_enlarged_box_leaves_the_image() -> None:
+    image = np.arange(1, 41 * 31 + 1, dtype=np.int64).reshape(31, 41) % 250 + 1
+    box = enlarged_box((0, 0, 20, 10), image.shape)  # −3..23 × −2..12 (half-even rounding)
+    assert box == CropBox(-3, -2, 23, 12)
+    out = crop(image, box)
+    assert out.shape == (14, 26)
+    assert (out[:2] == 0).all()
+    assert (out[:, :3] == 0).all()
+    np.testing.assert_array_equal(out[2:, 3:], image[0:12, 0:23])
+    rgb = np.repeat(image[:, :, None], 3, axis=2)
+    assert crop(rgb, box).shape == (14, 26, 3)
+
+
+def test_an_edge_lesion_stays_centred_in_the_model_input() -> None:
+    # A bright lesion touching the top-left corner; the model input is square and the lesion's
+    # centre of mass sits at its centre, as for a lesion in the middle of the image.
+    image = np.zeros((120, 160), np.uint8)
+    image[:20, :40] = 200
+    image[20:, 40:] = 60
+    spec = Preprocessing(size=65)
+    grey, box = model_input(image, (0, 0, 40, 20), spec)
+    assert (box.width, box.height) == (52, 26)
+    rows, cols = np.nonzero(grey == grey.max())
+    assert abs(rows.mean() - 32) <= 1
+    assert abs(cols.mean() - 32) <= 1
+
+
+def test_black_padding_leaves_the_equalisation_of_a_crop_with_black_pixels_unchanged() -> None:
+    rng = np.random.default_rng(3)
+    inside = rng.integers(0, 256, size=(30, 40), dtype=np.uint8)
+    inside[0, 0] = 0  # the crop shows black somewhere, as ultrasound frames do
+    padded = np.zeros((50, 60), np.uint8)
+    padded[10:40, 5:45] = inside
+    np.testing.assert_array_equal(cv2.equalizeHist(padded)[10:40, 5:45], cv2.equalizeHist(inside))
+
+
+def test_a_crop_cached_clipped_is_padded_to_the_full_box() -> None:
+    image = (np.arange(60 * 80 * 3) % 251).astype(np.uint8).reshape(60, 80, 3)
+    roi = (0, 10, 30, 20)
+    box = enlarged_box(roi, image.shape)
+    inside = clipped(box, image.shape)
+    legacy = image[inside.y0 : inside.y1, inside.x0 : inside.x1]
+    np.testing.assert_array_equal(pad_clipped_crop(legacy, roi, image.shape), crop(image, box))
+    assert pad_clipped_crop(crop(image, box), roi, image.shape).shape == (26, 38, 3)
+    with pytest.raises(ValueError, match="cached crop"):
+        pad_clipped_crop(legacy[:-1], roi, image.shape)
 
 
 def test_enlarged_box_outside_the_image_is_rejected() -> None:
@@ -124,9 +178,9 @@ def test_heatmap_maps_back_onto_the_displayed_crop() -> None:
     assert smooth[:, 6:].sum() == 0
 
 
-def test_heatmap_of_a_clamped_crop_covers_exactly_its_display_box() -> None:
-    box = enlarged_box((0, 10, 30, 20), (60, 80))  # clamped at the left edge
-    assert box == CropBox(0, 7, 34, 33)
+def test_heatmap_of_a_crop_past_the_edge_covers_exactly_its_display_box() -> None:
+    box = enlarged_box((0, 10, 30, 20), (60, 80))  # reaches past the left edge
+    assert box == CropBox(-4, 7, 34, 33)
     full = np.full((16, 16), 255, np.uint8)
     shown = heatmap_to_display(full, box, display_shape=(45, 60), display_scale=0.75)
     # A display pixel belongs to the crop when its centre (c + ½)/0.75 lies in the box:
@@ -134,6 +188,14 @@ def test_heatmap_of_a_clamped_crop_covers_exactly_its_display_box() -> None:
     rows, cols = np.nonzero(shown)
     assert (cols.min(), cols.max(), rows.min(), rows.max()) == (0, 24, 5, 24)
     assert (shown[5:25, 0:25] == 255).all()
+    # The heatmap's columns are spread over the whole box, the part outside the image too: a
+    # heatmap that is bright only in its right half lights display columns from 15·0.75 on.
+    half = np.zeros((16, 16), np.uint8)
+    half[:, 8:] = 255
+    shown = heatmap_to_display(
+        half, box, display_shape=(45, 60), display_scale=0.75, interpolation=cv2.INTER_NEAREST
+    )
+    assert np.nonzero(shown[10])[0].min() == 11  # box centre column 15 → display 11.25 − ½
 
 
 def test_preprocessing_spec_round_trips_through_a_dict() -> None:

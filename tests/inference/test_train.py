@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from inference.data import (
+    Augmentation,
     Dataset,
     augmentation,
     oversampled_indices,
@@ -91,6 +92,33 @@ def test_augmentation_keeps_shape_and_type_and_follows_the_seed() -> None:
     assert any(not torch.equal(a, crop) for a in first)
 
 
+def test_augmentation_interpolates_bilinearly_as_the_seed_implies() -> None:
+    # A black-and-white crop: nearest-neighbour keeps two grey levels, bilinear blends edges.
+    crop = torch.zeros((1, 48, 48), dtype=torch.uint8)
+    crop[:, 12:36, 12:36] = 255
+    torch.manual_seed(0)
+    out = torch.stack([augmentation(48)(crop) for _ in range(4)])
+    assert ((out > 0) & (out < 255)).any()
+    torch.manual_seed(0)
+    nearest = augmentation(48, Augmentation(interpolation="nearest"))(crop)
+    assert set(nearest.unique().tolist()) <= {0, 255}
+
+
+def test_augmentation_scales_down_at_most_never_up() -> None:
+    # "maximum scale is set to 1": with rotation and shift off, a bright square never grows.
+    assert Augmentation().scale[1] == 1.0
+    assert Augmentation().affine_p == 1.0
+    crop = torch.zeros((1, 64, 64), dtype=torch.uint8)
+    crop[:, 16:48, 16:48] = 255
+    augment = augmentation(64, Augmentation(rotation_degrees=0, translation_px_at_224=0))
+    torch.manual_seed(1)
+    areas = [int((augment(crop) > 127).sum()) for _ in range(20)]
+    assert max(areas) <= 32 * 32
+    assert min(areas) < 32 * 32 * 0.95  # it does shrink (scale down to 0.9)
+    with pytest.raises(ValueError, match="scale"):
+        Augmentation(scale=(1.1, 1.0))
+
+
 def tiny_dataset(n: int, size: int = 32, seed: int = 0) -> Dataset:
     rng = np.random.default_rng(seed)
     labels = ((np.arange(n) // 2) % 3 == 0).astype(np.float32)  # two images per case
@@ -137,6 +165,12 @@ def test_training_history_and_bundle_carry_per_epoch_metrics() -> None:
     assert result.best_epoch in (1, 2)
     bundle = make_bundle(result, spec, data, data_provenance={"manifest": "test"})
     assert bundle.meta.training["epochs_run"] == 2
+    augment = bundle.meta.training["augmentation"]
+    assert augment["interpolation"] == "bilinear"
+    assert augment["scale"] == [0.9, 1.0]
+    assert augment["rotation_degrees"] == 15.0
+    assert augment["applied"] is True
+    assert bundle.meta.training["selection"]["early_stopping_and_model_selection_on"] == "case_auc"
     assert set(bundle.meta.validation_metrics) == {"image", "case"}
     assert bundle.calibration is not None
     assert bundle.calibration.shape == (12, 32, 32)
@@ -148,11 +182,80 @@ def test_cross_validation_trains_one_model_per_patient_fold() -> None:
         epochs=1, batch_size=4, imagenet=None, progress=False, architecture="mobilenet_v2"
     )
 
-    result = cross_validate(data, Preprocessing(size=32), config, n_folds=2)
+    result = cross_validate(data, Preprocessing(size=32), config, n_folds=2, stopping_folds=None)
 
     assert len(result.folds) == 2
     assert sum(fold.n_validation for fold in result.folds) == len(data)
     assert result.mean_auc == pytest.approx(np.mean(result.validation_aucs))
+    assert not result.held_out_stopping
+    assert "optimistic" in result.method
+    # Stopping on the held-out fold: its AUC is the one the best epoch was chosen on.
+    assert result.validation_aucs == pytest.approx(result.stopping_aucs)
+
+
+def test_cross_validation_holds_each_fold_out_of_early_stopping() -> None:
+    data = tiny_dataset(40)  # 20 patients, 7 malignant
+    config = TrainConfig(
+        epochs=1, batch_size=8, imagenet=None, progress=False, architecture="mobilenet_v2"
+    )
+
+    result = cross_validate(data, Preprocessing(size=32), config, n_folds=2)
+
+    assert result.held_out_stopping
+    held_all = np.concatenate([split["held"] for split in result.splits])
+    assert sorted(held_all.tolist()) == list(range(len(data)))
+    for split, fold in zip(result.splits, result.folds, strict=True):
+        fit, stop, held = (set(data.patient_ids[split[k]]) for k in ("fit", "stop", "held"))
+        assert not fit & stop
+        assert not (fit | stop) & held
+        assert fold.n_validation == len(split["stop"])  # it stopped on the stopping part
+        assert set(data.labels[split["stop"]]) == {0.0, 1.0}
+    assert len(result.image_aucs) == len(result.validation_aucs) == 2
+    assert result.mean_image_auc == pytest.approx(np.mean(result.image_aucs))
+    with pytest.raises(ValueError, match="too few patients"):
+        cross_validate(tiny_dataset(12), Preprocessing(size=32), config, n_folds=2)
+
+
+def test_early_stopping_selects_the_epoch_of_the_best_case_level_auc() -> None:
+    data = tiny_dataset(24)
+    spec = Preprocessing(size=32)
+    config = TrainConfig(epochs=4, patience=10, batch_size=8, imagenet=None, progress=False)
+
+    by_case = train_model(data, data, spec, config)
+    case_aucs = [r.validation_case_auc for r in by_case.history]
+    assert all(0 <= auc <= 1 for auc in case_aucs)
+    assert by_case.best_epoch == int(np.argmax(case_aucs)) + 1
+    assert by_case.best_validation_auc == max(case_aucs)
+
+    by_image = train_model(
+        data, data, spec, TrainConfig(**{**config.__dict__, "select_on": "image"})
+    )
+    image_aucs = [r.validation_auc for r in by_image.history]
+    assert by_image.best_epoch == int(np.argmax(image_aucs)) + 1
+    with pytest.raises(ValueError, match="select_on"):
+        TrainConfig(select_on="loss")
+
+
+def test_training_without_imagenet_weights_says_it_started_from_scratch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    previous = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path))  # an empty hub cache
+    try:
+        data = tiny_dataset(8)
+        result = train_model(
+            data, data, Preprocessing(size=32), TrainConfig(epochs=1, batch_size=4, seed=1)
+        )
+    finally:
+        torch.hub.set_dir(previous)
+    assert result.initialisation == "scratch"
+    assert "no ImageNet weights for resnet18" in result.initialisation_note
+    assert str(tmp_path) in result.initialisation_note
+    assert any(
+        r.levelname == "WARNING" and "no ImageNet weights" in r.getMessage() for r in caplog.records
+    )
+    bundle = make_bundle(result, Preprocessing(size=32), data)
+    assert bundle.meta.training["initialisation_note"] == result.initialisation_note
 
 
 def test_architectures_are_compared_on_the_same_split() -> None:

@@ -17,6 +17,7 @@ from django.db import connection
 
 from fixtures.phantom import generate_phantom_study
 from inference.checkpoint import ModelBundle, ModelMeta
+from inference.predictor import native_bf16
 from inference.preprocess import Preprocessing
 from inference.worker.compute import (
     model_version_register,
@@ -208,3 +209,47 @@ def test_only_the_coordinator_launches_a_precompute_from_the_console(
     assert response.json()["total_images"] == CaseImage.objects.filter(case__study=imported).count()
     assert len(callbacks) == 1  # the job is queued once the transaction commits
     assert "Run precompute" in alice.get(f"/studies/{imported.slug}/console/").content.decode()
+
+
+def constant_version(name: str, *, bias: float) -> ModelVersion:
+    """A model whose every image gets sigmoid(bias): the head's weights are zero."""
+    model = create_model("resnet18")
+    head = model.get_submodule("fc")
+    assert isinstance(head, torch.nn.Linear)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.fill_(bias)
+    bundle = ModelBundle(model, Preprocessing(size=64), ModelMeta("resnet18"), None)
+    return model_version_register(bundle=bundle, name=name, actor=None)
+
+
+@pytest.mark.parametrize(("bias", "rechecked"), [(0.012, True), (2.2, False)])
+def test_a_bf16_case_vote_near_the_threshold_is_recomputed_in_fp32(
+    imported: Study, bias: float, rechecked: bool
+) -> None:
+    if not native_bf16(torch.device("cpu")) or torch.cuda.is_available():
+        pytest.skip("the worker uses bf16 on the CPU only where it is native")
+    version = constant_version(f"constant-{bias}", bias=bias)
+    job = precompute_run_inline(
+        job=study_ai_use(study=imported, model_version=version, actor=None, queue=False)
+    )
+    assert job.status == JobStatus.SUCCEEDED
+    fp32 = float(torch.sigmoid(torch.tensor(bias, dtype=torch.float32)))
+    predictions = Prediction.objects.filter(model_version=version)
+    assert predictions.count() == CaseImage.objects.filter(case__study=imported).count()
+    for prediction in predictions:
+        if rechecked:  # vote 0.503: within the bf16 margin (0.01) of 0.5
+            assert prediction.computed_with.startswith("cpu fp32 recheck (bf16 within 0.01)")
+            assert prediction.probability == pytest.approx(fp32, abs=1e-7)
+            assert default_storage.exists(str(prediction.heatmap.name))
+        else:  # vote 0.90: its class cannot depend on bf16
+            assert prediction.computed_with.startswith("cpu bf16")
+    votes = CasePrediction.objects.filter(model_version=version)
+    assert votes.count() == imported.cases.count()
+    assert all(vote.malignant for vote in votes)
+    # Once voted, a second run recomputes nothing.
+    before = sorted(predictions.values_list("pk", "probability", "computed_with", "heatmap"))
+    precompute_run_inline(job=job)
+    assert (
+        sorted(predictions.values_list("pk", "probability", "computed_with", "heatmap")) == before
+    )

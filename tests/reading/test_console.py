@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from inference.worker.models import ModelVersion
 from readerstudy.audit.models import AuditEvent
 from readerstudy.reading.models import ReadingSession, Round, RoundStatus
 from tests.conftest import PASSWORD, Personas
@@ -82,3 +83,23 @@ def test_a_washout_override_through_the_api_needs_a_reason(console_study: Person
     assert AuditEvent.objects.get(action="washout.overridden").data["reason"] == "moving abroad"
     other = alice.post(url, {"reader": p.carol.pk, "reason": "x"}, content_type="application/json")
     assert other.status_code == 404
+
+
+def test_the_console_says_when_a_model_trained_from_scratch(console_study: Personas) -> None:
+    note = "no ImageNet weights for resnet18 in /cache/checkpoints: trained from random init"
+    ModelVersion.objects.create(
+        name="scratchy",
+        architecture="resnet18",
+        checkpoint_sha256="a" * 64,
+        training={"initialisation": "scratch", "initialisation_note": note},
+    )
+    ModelVersion.objects.create(
+        name="pretrained",
+        architecture="resnet18",
+        checkpoint_sha256="b" * 64,
+        training={"initialisation": "imagenet:resnet18-f37072fd.pth:0123456789ab"},
+    )
+    page = login("alice").get("/studies/s/console/").content.decode()
+    assert "<td>scratchy</td><td>resnet18</td>" in page
+    assert f'from scratch <strong class="error">warning: {note}</strong>' in page
+    assert "<td>pretrained</td><td>resnet18</td>\n      <td>ImageNet</td>" in page

@@ -586,13 +586,16 @@ def test_renditions_are_small_jpegs_of_capped_size(phantom_images) -> None:
     )
 
 
-def test_model_input_crop_enlarges_the_box_1_3_times_and_clamps_it() -> None:
+def test_model_input_crop_enlarges_the_box_1_3_times_and_pads_it_at_the_edge() -> None:
     rgb = np.arange(200 * 300 * 3, dtype=np.uint32).reshape(200, 300, 3).astype(np.uint8)
     crop = imaging.model_input_crop(rgb, (100, 50, 100, 60))
     assert crop.shape == (78, 130, 3)
     assert (crop == rgb[41:119, 85:215]).all()
-    at_edge = imaging.model_input_crop(rgb, (0, 0, 100, 100))
-    assert at_edge.shape == (115, 115, 3)
+    at_edge = imaging.model_input_crop(rgb, (0, 0, 100, 100))  # box −15..115 on both axes
+    assert at_edge.shape == (130, 130, 3)
+    assert (at_edge[:15] == 0).all()
+    assert (at_edge[:, :15] == 0).all()
+    assert (at_edge[15:, 15:] == rgb[:115, :115]).all()
     with pytest.raises(ImageRejected, match="outside"):
         imaging.model_input_crop(rgb, (400, 10, 20, 20))
 

@@ -8,7 +8,7 @@ import hashlib
 import cv2
 import numpy as np
 
-from inference.geometry import enlarged_box
+from inference.geometry import crop, enlarged_box
 from readerstudy.studies.imaging.decoding import ImageRejected
 from readerstudy.studies.imaging.geometry import DISPLAY_LONG_SIDE, display_geometry
 
@@ -49,13 +49,13 @@ def render_thumbnail(rgb: np.ndarray) -> bytes:
 def model_input_crop(
     rgb: np.ndarray, roi: tuple[int, int, int, int], *, scale: float = 1.3
 ) -> np.ndarray:
-    """The lesion box (x, y, w, h) enlarged `scale` times about its centre, clipped to the image,
-    as in the seed study's preprocessing (the inference core's own box function)."""
+    """The lesion box (x, y, w, h) enlarged `scale` times about its centre, black where it reaches
+    outside the image, as in the seed study's preprocessing (the inference core's own function)."""
     try:
         box = enlarged_box(roi, rgb.shape, scale=scale)
     except ValueError as error:
         raise ImageRejected(str(error)) from None
-    return rgb[box.y0 : box.y1, box.x0 : box.x1].copy()
+    return crop(rgb, box)
 
 
 def content_hash(data: bytes) -> str:

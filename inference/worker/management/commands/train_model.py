@@ -1,11 +1,15 @@
-"""`manage.py train_model STUDY --arch resnet18 [--arch vgg16 …] --folds 5 [--quick] [--name N]`."""
+"""`manage.py train_model STUDY --arch resnet18 [--arch vgg16 …] --folds 5 [--quick] [--epochs E]
+[--name N]`: prints the initialisation (and a warning when no ImageNet weights were found), and the
+case- and image-level AUCs of validation, cross-validation and the test cohorts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inference.train import TrainConfig
 from inference.worker.compute import model_train
 from inference.worker.models import Architecture
 from readerstudy.errors import ApplicationError
@@ -26,6 +30,7 @@ class Command(BaseCommand):
             "--quick", action="store_true", help="112 px, few epochs: for phantoms on a CPU"
         )
         parser.add_argument("--name", help="the model version's name (default STUDY-ARCH-N)")
+        parser.add_argument("--epochs", type=int, help="at most this many epochs (early stopping)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         study = Study.objects.filter(slug=options["study"]).first()
@@ -33,6 +38,10 @@ class Command(BaseCommand):
             raise CommandError(f"No study {options['study']!r}.")
         archs = options["archs"] or [Architecture.RESNET18.value]
         name = options["name"] or f"{study.slug}-{'-'.join(archs)}"
+        config = None
+        if options["epochs"]:
+            base = TrainConfig.quick() if options["quick"] else TrainConfig()
+            config = replace(base, epochs=options["epochs"])
         try:
             version = model_train(
                 study=study,
@@ -40,6 +49,7 @@ class Command(BaseCommand):
                 architectures=archs,
                 folds=options["folds"],
                 quick=options["quick"],
+                config=config,
             )
         except ApplicationError as error:
             raise CommandError(error.message) from error
@@ -47,14 +57,29 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Registered model version {version.name} ({version.architecture}).")
         )
-        for arch, auc in version.training.get("architectures_compared", {}).items():
-            self.stdout.write(f"  validation AUC {arch}: {auc:.3f}")
-        for arch, cv in version.training.get("cross_validation", {}).items():
+        training = version.training
+        self.stdout.write(f"  initialisation: {training.get('initialisation', 'unknown')}")
+        if training.get("initialisation_note"):
+            self.stdout.write(self.style.WARNING(f"  WARNING: {training['initialisation_note']}"))
+        image_aucs = training.get("architectures_compared_image_auc", {})
+        for arch, auc in training.get("architectures_compared", {}).items():
             self.stdout.write(
-                f"  {options['folds']}-fold CV AUC {arch}: {cv['mean_auc']:.3f} ± {cv['std_auc']:.3f}"
+                f"  validation AUC {arch}: case {_auc(auc)}, image {_auc(image_aucs.get(arch))}"
+                " (the cohort early stopping and selection used: optimistic)"
+            )
+        for arch, cv in training.get("cross_validation", {}).items():
+            self.stdout.write(
+                f"  {options['folds']}-fold CV AUC {arch}: case {_auc(cv['mean_auc'])} ± "
+                f"{_auc(cv['std_auc'])}, image {_auc(cv.get('mean_image_auc'))} ± "
+                f"{_auc(cv.get('std_image_auc'))} ({cv.get('method', '')})"
             )
         for cohort in ("internal_test", "external_test"):
             if cohort in metrics:
-                auc = metrics[cohort].get("case", {}).get("auc")
-                if auc is not None:
-                    self.stdout.write(f"  {cohort} case-level AUC: {auc:.3f}")
+                case, image = metrics[cohort].get("case", {}), metrics[cohort].get("image", {})
+                self.stdout.write(
+                    f"  {cohort} AUC: case {_auc(case.get('auc'))}, image {_auc(image.get('auc'))}"
+                )
+
+
+def _auc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
