@@ -52,6 +52,18 @@ class ReportOutput(serializers.Serializer):
     mrmc = serializers.JSONField(allow_null=True, help_text="{delong: …, jackknife: …}")
     table1 = serializers.JSONField()
     table4 = serializers.JSONField()
+    agreement = serializers.JSONField(
+        allow_null=True, help_text="Per round: Fleiss' kappa with CI, pairwise Cohen's kappa."
+    )
+    reading_time = serializers.JSONField(
+        allow_null=True, help_text="Per reader Wilcoxon/Hodges–Lehmann; mixed model of log time."
+    )
+    reliance = serializers.JSONField(
+        allow_null=True, help_text="Per reader and pooled reliance on the AI (README)."
+    )
+    seniority_mrmc = serializers.JSONField(
+        allow_null=True, help_text="OR MRMC within each seniority group of ≥ 2 readers."
+    )
     charts = LinkOutput(many=True)
     exports = LinkOutput(many=True)
 
