@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from analysis.web.exports import EXPORTS, export_chunks, export_filename
 from analysis.web.models import StudyReport
 from analysis.web.report import report_charts, report_get, report_plan
+from analysis.web.reporting import reporting_pack
 from readerstudy.accounts import access
 from readerstudy.accounts.access import ANALYSE
 from readerstudy.accounts.models import User
@@ -104,6 +105,7 @@ def report_page(request: HttpRequest, slug: str) -> HttpResponse:
         "plan_form": form,
         "plan": plan,
         "plan_error": plan_error,
+        "reporting": reporting_pack(study=study),
     }
     return render(request, "analysis/report.html", context)
 

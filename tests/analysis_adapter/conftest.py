@@ -159,6 +159,26 @@ def crossed(personas: Personas) -> BuiltStudy:
     return study_build(study=personas.study, readers=three_readers(personas), with_model=True)
 
 
+@pytest.fixture
+def four(personas: Personas) -> BuiltStudy:
+    """Bob and Fay (senior), Dora and Eve (junior): 2 rounds × 30 cases, with the AI model;
+    round 2 reads take 8 s less."""
+    others = [
+        ReaderFactory.create(user=UserFactory.create(username=name), seniority=level)
+        for name, level in (
+            ("dora", Seniority.JUNIOR),
+            ("eve", Seniority.JUNIOR),
+            ("fay", Seniority.SENIOR),
+        )
+    ]
+    return study_build(
+        study=personas.study,
+        readers=[personas.bob, *others],
+        with_model=True,
+        faster_per_round=8,
+    )
+
+
 def read_revise(
     *, read: Read, confidence: int, reason: str, comment: str = "", features: dict | None = None
 ) -> Read:

@@ -11,30 +11,7 @@ from analysis.agreement import agreement_json
 from analysis.paired import paired_difference
 from analysis.reliance import reliance_json
 from analysis.web.report import report_get
-from readerstudy.accounts.models import Seniority
-from tests.analysis_adapter.conftest import BuiltStudy, client_for, study_build
-from tests.conftest import Personas
-from tests.factories import ReaderFactory, UserFactory
-
-
-@pytest.fixture
-def four(personas: Personas) -> BuiltStudy:
-    """Bob and Fay (senior), Dora and Eve (junior): 2 rounds × 30 cases, with the AI model;
-    round 2 reads take 8 s less."""
-    others = [
-        ReaderFactory.create(user=UserFactory.create(username=name), seniority=level)
-        for name, level in (
-            ("dora", Seniority.JUNIOR),
-            ("eve", Seniority.JUNIOR),
-            ("fay", Seniority.SENIOR),
-        )
-    ]
-    return study_build(
-        study=personas.study,
-        readers=[personas.bob, *others],
-        with_model=True,
-        faster_per_round=8,
-    )
+from tests.analysis_adapter.conftest import BuiltStudy, client_for
 
 
 def test_extended_blocks_equal_the_core(four: BuiltStudy) -> None:
