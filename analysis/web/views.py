@@ -138,7 +138,7 @@ def export_csv(request: HttpRequest, slug: str, kind: str) -> StreamingHttpRespo
     chunks = export_chunks(study=study, kind=kind)
     # Who took which data out of the platform is accountable (the exports hold the truth).
     audit_record(actor=user, action="analysis.exported", study=study, data={"kind": kind})
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks, content_type=EXPORTS[kind].content_type)
     response["Content-Disposition"] = (
         f'attachment; filename="{export_filename(study=study, kind=kind)}"'
     )
