@@ -348,7 +348,7 @@ def _data_access(study: Study) -> dict[str, Any]:
         "actors": sorted(
             {a for a in events.values_list("actor__username", flat=True).distinct() if a}
         ),
-        "chain": "hash-chained; check with `manage.py audit_verify` or GET /api/audit/verify/",
+        "chain": "hash-chained; check with manage.py audit_verify or GET /api/audit/verify/",
     }
 
 

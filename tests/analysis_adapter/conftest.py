@@ -108,7 +108,7 @@ def study_build(
                         seconds=40
                         + c
                         - t * faster_per_round
-                        + ((r * 7 + c * 3) % 4 if faster_per_round else 0)
+                        + ((r * 7 + c * 3 + t * 5) % 4 if faster_per_round else 0)
                     ),
                     submitted_at=now,
                     active_ms=30_000 + 100 * c,
