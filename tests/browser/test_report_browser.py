@@ -64,7 +64,9 @@ def test_the_report_shows_reliance_agreement_and_the_reporting_pack(
     flow = page.locator("figure.flow-diagram svg")
     flow.scroll_into_view_if_needed()
     box = flow.bounding_box()
-    assert box is not None and box["width"] > 300 and box["height"] > 200
+    assert box is not None
+    assert box["width"] > 300
+    assert box["height"] > 200
     assert "Cases imported: 30" in flow.text_content()
     shot(page, "report-reporting-pack-1366x768")
     page.get_by_role("heading", name="Checklist").scroll_into_view_if_needed()
