@@ -1,6 +1,6 @@
 """The optional blocks of results.json that need more than the reads' required columns:
-agreement (needs ``decision``), reading time (``time``), AI reliance (an AI file and
-``decision``), and per-seniority MRMC (``seniority``).
+agreement (needs ``decision``), reading time (``time``), AI reliance and the model against the
+readers (an AI file; reliance also ``decision``), and per-seniority MRMC (``seniority``).
 
 Kept apart from ``analysis.study`` so that the core analysis stays as it is; the CLI adds these
 blocks to its payload. Only bookkeeping here: the statistics are in the modules named below.
@@ -17,11 +17,13 @@ from numpy.typing import NDArray
 
 from analysis.agreement import agreement_json
 from analysis.errors import AnalysisInputError
+from analysis.metrics import metrics_row
+from analysis.model import model_metrics, model_vs_readers
 from analysis.mrmc import Covariance, Fom, mrmc
 from analysis.reading_time import reading_time_json
 from analysis.reads import ReadsData, natural_key
 from analysis.reliance import reliance_json
-from analysis.study import mrmc_json
+from analysis.study import _records_with_ci, mrmc_json
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def extras_from_frames(*, data: ReadsData, reads: pd.DataFrame, ai: pd.DataFrame
     frame = reads.copy()
     for column in ("reader", "modality", "case"):
         frame[column] = frame[column].astype(str).str.strip()
-    order = list(dict.fromkeys(frame["modality"]))  # first appearance: unassisted first
+    order = list(data.modalities)  # study order (--order, else first appearance): unassisted first
     times = None
     if "time" in frame.columns:
         values = pd.to_numeric(frame["time"], errors="coerce")
@@ -108,6 +110,46 @@ def seniority_json(
     return out
 
 
+def model_json(
+    *, data: ReadsData, probability: NDArray[np.float64], threshold: float, level: float
+) -> dict[str, Any]:
+    """The AI model alone on the cases read (DeLong AUC; Wilson-interval metrics of
+    probability > threshold) and against each reader in each modality (paired DeLong, model −
+    reader)."""
+    alone = model_metrics(
+        truth=data.truth, probability=probability, threshold=threshold, level=level
+    )
+    vs_readers = []
+    for i, modality in enumerate(data.modalities):
+        tests = model_vs_readers(
+            truth=data.truth,
+            model_scores=probability,
+            reader_scores={reader: data.scores[i, j] for j, reader in enumerate(data.readers)},
+            level=level,
+        )
+        vs_readers += [
+            {
+                "reader": reader,
+                "modality": modality,
+                "auc_model": test.auc_a,
+                "auc_reader": test.auc_b,
+                "diff": test.diff,
+                "se": test.se,
+                "z": test.z,
+                "p": test.p,
+                "ci": list(test.ci),
+            }
+            for reader, test in tests.items()
+        ]
+    return {
+        "threshold": threshold,
+        "auc": alone.auc.auc,
+        "auc_ci": list(alone.auc.ci),
+        "metrics": _records_with_ci(pd.DataFrame([metrics_row(alone.metrics)]))[0],
+        "vs_readers": vs_readers,
+    }
+
+
 def extended_json(
     *,
     data: ReadsData,
@@ -117,13 +159,14 @@ def extended_json(
     fom: Fom,
     level: float = 0.95,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The optional blocks (``agreement``, ``reading_time``, ``reliance``, ``seniority``; each
-    None when its input is absent) and notes saying why a block is missing."""
+    """The optional blocks (``agreement``, ``reading_time``, ``reliance``, ``model``,
+    ``seniority``; each None when its input is absent) and notes saying why a block is missing."""
     notes: list[str] = []
     blocks: dict[str, Any] = {
         "agreement": None,
         "reading_time": None,
         "reliance": None,
+        "model": None,
         "seniority": None,
     }
     if data.decisions is not None and len(data.readers) >= 2:
@@ -139,6 +182,9 @@ def extended_json(
             level=level,
         )
     if extras.ai_probability is not None:
+        blocks["model"] = model_json(
+            data=data, probability=extras.ai_probability, threshold=threshold, level=level
+        )
         if data.decisions is None or len(data.modalities) < 2:
             notes.append("reliance omitted: it needs a 'decision' column and two modalities")
         else:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from analysis.web.exports import EXPORTS
 from analysis.web.report import report_get, report_plan
+from analysis.web.reporting import reporting_pack
 from readerstudy.accounts import access
 from readerstudy.accounts.access import ANALYSE
 from readerstudy.accounts.models import User
@@ -52,6 +53,18 @@ class ReportOutput(serializers.Serializer):
     mrmc = serializers.JSONField(allow_null=True, help_text="{delong: …, jackknife: …}")
     table1 = serializers.JSONField()
     table4 = serializers.JSONField()
+    agreement = serializers.JSONField(
+        allow_null=True, help_text="Per round: Fleiss' kappa with CI, pairwise Cohen's kappa."
+    )
+    reading_time = serializers.JSONField(
+        allow_null=True, help_text="Per reader Wilcoxon/Hodges–Lehmann; mixed model of log time."
+    )
+    reliance = serializers.JSONField(
+        allow_null=True, help_text="Per reader and pooled reliance on the AI (README)."
+    )
+    seniority_mrmc = serializers.JSONField(
+        allow_null=True, help_text="OR MRMC within each seniority group of ≥ 2 readers."
+    )
     charts = LinkOutput(many=True)
     exports = LinkOutput(many=True)
 
@@ -90,6 +103,38 @@ class StudyReportApi(APIView):
             for e in EXPORTS.values()
         ]
         return Response(ReportOutput(payload).data)
+
+
+class ReportingOutput(serializers.Serializer):
+    """What the platform knows for STARD-AI, CLAIM and DECIDE-AI (README, Reporting pack)."""
+
+    study = serializers.JSONField()
+    guidelines = serializers.JSONField()
+    flow = serializers.JSONField(help_text="Cases and readers: who read what, when; washout.")
+    flow_svg = serializers.CharField(help_text="The flow diagram, an SVG document.")
+    randomisation = serializers.JSONField()
+    visibility = serializers.JSONField(help_text="What readers could see in each round.")
+    software = serializers.JSONField(help_text="Platform and model versions, from metadata.")
+    deidentification = serializers.JSONField()
+    statistics = serializers.JSONField(help_text="Methods, references, validation tests.")
+    data_access = serializers.JSONField(help_text="A summary of the study's audit log.")
+    checklist = serializers.JSONField(help_text="Each topic: from the platform or to fill in.")
+
+
+class StudyReportingApi(APIView):
+    throttle_scope = "report"
+
+    @extend_schema(responses=ReportingOutput)
+    def get(self, request: Request, slug: str) -> Response:
+        study = _study(request, slug)
+        pack = reporting_pack(study=study)
+        audit_record(
+            actor=request.user if isinstance(request.user, User) else None,
+            action="report.viewed",
+            study=study,
+            data={"via": "reporting"},
+        )
+        return Response(ReportingOutput(pack).data)
 
 
 class PlanInput(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""CSV exports of a study, streamed in chunks with flat memory and safe to open in a spreadsheet.
+"""CSV exports of a study (and the iMRMC input file, ``analysis.web.imrmc``), streamed in chunks with flat memory and safe to open in a spreadsheet.
 
 Raw tables (reads, cases, predictions, audit log) stream straight from the database with
 ``iterator(chunk_size=…)``; the analysis tables (per-reader metrics, changes, MRMC) come from the
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analysis.web.imrmc import imrmc_chunks
 from analysis.web.report import report_get
 from analysis.web.selectors import (
     modality_label,
@@ -249,13 +250,17 @@ def _audit_rows(study: Study) -> Iterator[tuple[Any, ...]]:
 
 @dataclass(frozen=True)
 class Export:
-    """One CSV: its columns (None: taken from the cached report) and where its rows come from."""
+    """One download: its columns (None: taken from the cached report) and where its rows come
+    from, or (``chunks``) a file in another format with its own extension and media type."""
 
     kind: str
     title: str
     columns: Sequence[str] | None
     rows: Callable[[Study], Iterable[Sequence[Any]]] | None = None
     cells_ready: bool = False
+    chunks: Callable[[Study], Iterator[str]] | None = None
+    extension: str = "csv"
+    content_type: str = "text/csv; charset=utf-8"
 
 
 EXPORTS: dict[str, Export] = {
@@ -280,6 +285,14 @@ EXPORTS: dict[str, Export] = {
         Export("mrmc", "MRMC results (DeLong and jackknife)", None),
         Export("mrmc_variance_components", "MRMC variance components", None),
         Export("audit", "Audit log of the study", AUDIT_COLUMNS, _audit_rows),
+        Export(
+            "imrmc",
+            "Current reads in iMRMC's input format (also RJafroc's)",
+            None,
+            chunks=lambda study: imrmc_chunks(study=study),
+            extension="imrmc",
+            content_type="text/plain; charset=utf-8",
+        ),
     )
 }
 
@@ -287,6 +300,8 @@ EXPORTS: dict[str, Export] = {
 def export_chunks(*, study: Study, kind: str) -> Iterator[str]:
     """The CSV of one export kind (a key of ``EXPORTS``) as text chunks."""
     export = EXPORTS[kind]
+    if export.chunks is not None:
+        return export.chunks(study)
     if export.rows is not None and export.columns is not None:
         return csv_chunks(
             header=export.columns, rows=export.rows(study), cells_ready=export.cells_ready
@@ -296,4 +311,4 @@ def export_chunks(*, study: Study, kind: str) -> Iterator[str]:
 
 
 def export_filename(*, study: Study, kind: str) -> str:
-    return f"{study.slug}-{kind}.csv"
+    return f"{study.slug}-{kind}.{EXPORTS[kind].extension}"

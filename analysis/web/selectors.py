@@ -172,3 +172,21 @@ def study_audit_export(
         "previous_hash",
         "hash",
     )
+
+
+def study_imrmc_reads(*, study: Study) -> QuerySet[Read, tuple[Any, ...]]:
+    """The current revision of every read as (reader, case id, case key, truth, round index,
+    assisted, confidence), by round, reader and case."""
+    return (
+        Read.objects.filter(session__round__study=study, superseded_by__isnull=True)
+        .order_by("session__round__index", "session__reader__user__username", "case_id")
+        .values_list(
+            "session__reader__user__username",
+            "case_id",
+            "case__key",
+            "case__truth_malignant",
+            "session__round__index",
+            "session__round__assisted",
+            "confidence",
+        )
+    )

@@ -17,5 +17,10 @@ urlpatterns = [
     ),
     path("studies/<slug:slug>/exports/<slug:kind>.csv", views.export_csv, name="export"),
     path("api/studies/<slug:slug>/report/", apis.StudyReportApi.as_view(), name="api-report"),
+    path(
+        "api/studies/<slug:slug>/report/reporting/",
+        apis.StudyReportingApi.as_view(),
+        name="api-reporting",
+    ),
     path("api/studies/<slug:slug>/plan/", apis.StudyPlanApi.as_view(), name="api-plan"),
 ]

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 from analysis.web.exports import EXPORTS, audit_chunks, export_chunks, export_filename
 from analysis.web.models import StudyReport
 from analysis.web.report import report_charts, report_get, report_plan
+from analysis.web.reporting import reporting_pack
 from readerstudy.accounts import access
 from readerstudy.accounts.access import ANALYSE
 from readerstudy.accounts.models import User
@@ -113,6 +114,7 @@ def report_page(request: HttpRequest, slug: str) -> HttpResponse:
         "plan_form": form,
         "plan": plan,
         "plan_error": plan_error,
+        "reporting": reporting_pack(study=study),
     }
     return render(request, "analysis/report.html", context)
 
@@ -160,7 +162,7 @@ def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponseBase:
         chunks = export_chunks(study=study, kind=kind)
     # Who took which data out of the platform is accountable (the exports hold the truth).
     audit_record(actor=user, action="analysis.exported", study=study, data=data)
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(chunks, content_type=EXPORTS[kind].content_type)
     response["Content-Disposition"] = (
         f'attachment; filename="{export_filename(study=study, kind=kind)}"'
     )

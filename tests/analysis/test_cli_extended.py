@@ -88,3 +88,27 @@ def test_cli_rejects_an_ai_file_missing_cases(run_cli, tmp_path):
     run = run_cli(reads, "--ai", str(ai_path), "--no-figures")
     assert run.status == 2
     assert "c39" in run.stderr
+
+
+def test_cli_order_picks_the_unassisted_modality_for_reliance_and_adds_the_model(run_cli, tmp_path):
+    from analysis.roc import auc_delong
+
+    reads, ai = _study()
+    ai_path = tmp_path / "ai.csv"
+    ai.to_csv(ai_path, index=False)
+    flipped = run_cli(reads, "--ai", str(ai_path), "--order", "assisted,unassisted", "--no-figures")
+    assert flipped.status == 0, flipped.stderr
+    reliance = flipped.results["reliance"]
+    assert (reliance["before"], reliance["after"]) == ("assisted", "unassisted")
+    usual = run_cli(reads, "--ai", str(ai_path), "--no-figures", name="usual").results
+    swapped = usual["reliance"]["pooled"]
+    # Swapping the rounds swaps agreement before and after.
+    assert reliance["pooled"]["agreement_before"] == swapped["agreement_after"]
+    model = usual["model"]
+    truth = reads.drop_duplicates("case").set_index("case")["truth"].reindex(ai["case"])
+    assert model["auc"] == pytest.approx(
+        auc_delong(truth=truth.to_numpy() == 1, scores=ai["probability"].to_numpy()).auc
+    )
+    assert len(model["vs_readers"]) == 10  # 5 readers × 2 modalities
+    first = model["vs_readers"][0]
+    assert first["diff"] == pytest.approx(first["auc_model"] - first["auc_reader"])

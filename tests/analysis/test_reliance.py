@@ -87,3 +87,78 @@ def test_json_pools_readers():
     assert pooled["cases"] == 12
     assert pooled["switch_to_ai_when_ai_wrong"] == {"count": 2, "of": 4, "rate": 0.5}
     assert pooled["by_ai_correctness"]["ai_right"]["auc_before"] == 0.5
+
+
+def test_rair_and_rsr_follow_schemmer_et_al_2023_definitions():
+    # Schemmer, Kühl, Benz, Bartos & Satzger (IUI '23, "Appropriate Reliance on AI Advice",
+    # arXiv 2302.02187, section 3): over cases with the initial human decision wrong and the AI
+    # right, correct AI reliance (CAIR: final = AI) against incorrect self-reliance (ISR: the
+    # own wrong call kept): RAIR = ΣCAIR / (ΣCAIR + ΣISR); over cases with the initial decision
+    # right and the AI wrong, correct self-reliance (CSR: own call kept) against incorrect AI
+    # reliance (IAIR: final = AI): RSR = ΣCSR / (ΣCSR + ΣIAIR). Cases where human and AI agreed
+    # at first are in neither. Worked by hand, case by case (1-based):
+    #   case truth AI before after  kind
+    #   1    1     1  0      1      CAIR
+    #   2    1     1  0      1      CAIR
+    #   3    0     0  1      1      ISR
+    #   4    1     0  1      1      CSR
+    #   5    0     1  0      1      IAIR
+    #   6    0     1  0      0      CSR
+    #   7    0     1  0      1      IAIR
+    #   8    1     1  1      1      agreed at first (right): neither
+    #   9    1     0  0      1      agreed at first (wrong), then left the AI: neither
+    # RAIR = 2 / (2 + 1) = 2/3; RSR = 2 / (2 + 2) = 1/2.
+    truth = np.array([1, 1, 0, 1, 0, 0, 0, 1, 1], dtype=bool)
+    ai = np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.6, 0.9, 0.8, 0.3])
+    before = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0], dtype=bool)
+    after = np.array([1, 1, 1, 1, 1, 0, 1, 1, 1], dtype=bool)
+    m = reliance_measures(
+        truth=truth,
+        ai_call=ai > 0.5,
+        before=before,
+        after=after,
+        initial=np.full(9, 50.0),
+        final=np.full(9, 50.0),
+        ai_probability=ai,
+    )
+    assert m["rair"] == {"count": 2, "of": 3, "rate": pytest.approx(2 / 3)}
+    assert m["rsr"] == {"count": 2, "of": 4, "rate": 0.5}
+    # The issue's switch rates, over the cases whose unassisted call differed from the AI's:
+    # AI right on 1, 2, 3 (two switched), AI wrong on 4, 5, 6, 7 (5 and 7 switched).
+    assert m["switch_to_ai_when_ai_right"] == {"count": 2, "of": 3, "rate": pytest.approx(2 / 3)}
+    assert m["switch_to_ai_when_ai_wrong"] == {"count": 2, "of": 4, "rate": 0.5}
+
+
+def test_weight_of_advice_is_yaniv_s_shift_toward_the_advice():
+    # WoA = (final − initial) / (advice − initial) (Yaniv 2004; Harvey & Fischer 1997), advice
+    # = 100 × AI probability: moving all the way is 1, not moving 0, half way 0.5, away < 0.
+    truth = np.array([1, 1, 0, 0], dtype=bool)
+    ai = np.array([0.8, 0.6, 0.2, 0.5])
+    initial = np.array([40.0, 60.0, 60.0, 50.0])  # case 4: advice equals initial, undefined
+    final = np.array([80.0, 60.0, 40.0, 70.0])
+    m = reliance_measures(
+        truth=truth,
+        ai_call=ai > 0.5,
+        before=initial > 50,
+        after=final > 50,
+        initial=initial,
+        final=final,
+        ai_probability=ai,
+    )
+    # case 1: 40/40 = 1; case 2: 0/0 → advice 60 = initial, undefined too; case 3: −20/−40 = 0.5.
+    assert m["weight_of_advice_cases"] == 2
+    assert m["weight_of_advice_mean"] == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_reliance_object_has_the_issue_s_keys():
+    keys = {
+        "cases",
+        "agreement_before",
+        "agreement_after",
+        "switch_to_ai_when_ai_right",
+        "switch_to_ai_when_ai_wrong",
+        "rair",
+        "rsr",
+        "weight_of_advice_mean",
+    }
+    assert keys <= set(_measures())

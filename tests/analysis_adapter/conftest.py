@@ -59,8 +59,11 @@ def study_build(
     read_rounds: int | None = None,
     with_model: bool = False,
     seed: int = 11,
+    faster_per_round: int = 0,
 ) -> BuiltStudy:
-    """Every reader reads every case in the first ``read_rounds`` rounds (default: all)."""
+    """Every reader reads every case in the first ``read_rounds`` rounds (default: all); a
+    read takes 40 + case seconds, less ``faster_per_round`` seconds per later round and a
+    reader-and-case jitter of up to 3 s when that is set."""
     rng = np.random.default_rng(seed)
     truth = (np.arange(cases) % 3 == 0).astype(int)
     case_rows = [
@@ -100,7 +103,13 @@ def study_build(
                     case=case,
                     confidence=value,
                     decision=Decision.MALIGNANT if value >= 50 else Decision.BENIGN,
-                    started_at=now - timedelta(seconds=40 + c),
+                    started_at=now
+                    - timedelta(
+                        seconds=40
+                        + c
+                        - t * faster_per_round
+                        + ((r * 7 + c * 3 + t * 5) % 4 if faster_per_round else 0)
+                    ),
                     submitted_at=now,
                     active_ms=30_000 + 100 * c,
                 )
@@ -148,6 +157,26 @@ def three_readers(personas: Personas) -> list[Reader]:
 def crossed(personas: Personas) -> BuiltStudy:
     """Study S: 3 readers × 2 rounds × 30 cases, with the AI model's predictions."""
     return study_build(study=personas.study, readers=three_readers(personas), with_model=True)
+
+
+@pytest.fixture
+def four(personas: Personas) -> BuiltStudy:
+    """Bob and Fay (senior), Dora and Eve (junior): 2 rounds × 30 cases, with the AI model;
+    round 2 reads take 8 s less."""
+    others = [
+        ReaderFactory.create(user=UserFactory.create(username=name), seniority=level)
+        for name, level in (
+            ("dora", Seniority.JUNIOR),
+            ("eve", Seniority.JUNIOR),
+            ("fay", Seniority.SENIOR),
+        )
+    ]
+    return study_build(
+        study=personas.study,
+        readers=[personas.bob, *others],
+        with_model=True,
+        faster_per_round=8,
+    )
 
 
 def read_revise(

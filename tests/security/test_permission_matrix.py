@@ -180,6 +180,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("api:precompute-detail", "get"): api(coordinator="ok"),
     ("analysis:api-report", "get"): api(**ANALYSTS),
+    ("analysis:api-reporting", "get"): api(**ANALYSTS),
     ("api:audit-verify", "get"): api(
         nobody="403",
         reader="403",

@@ -15,6 +15,7 @@ from analysis.web.report import REPORT_FORMAT
 from analysis.web.report.charts import CHART_TITLES, chart_names
 from analysis.web.report.sections import (
     csv_frames,
+    extended_section,
     input_summary,
     model_section,
     reader_changes,
@@ -61,6 +62,7 @@ def payload_compute(*, study: Study) -> dict[str, Any]:
         "table4": table4(reads, cases, data, model["case_probability"], study.ai_threshold),
         "csv": csv_frames(metrics, results, jackknife),
     }
+    payload.update(extended_section(study, reads, data, model["case_probability"], notes))
     names = chart_names(results, model_compared=bool(model["json"] and model["json"]["vs_readers"]))
     payload["charts"] = [{"name": name, "title": CHART_TITLES[name]} for name in names]
     return dict(jsonable(payload))

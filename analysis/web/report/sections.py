@@ -1,5 +1,6 @@
 """The report's sections as JSON-ready data: reader metrics, changes between rounds, seniority
-means, the AI model (Table 2), Tables 1 and 4, and the flat tables the CSV exports stream."""
+means, the AI model (Table 2), Tables 1 and 4, agreement, reading time, reliance and per-seniority
+MRMC (the CLI's optional blocks), and the flat tables the CSV exports stream."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from analysis.crossed import MODEL
 from analysis.errors import AnalysisInputError
+from analysis.extended import Extras, extended_json
 from analysis.metrics import metrics_row, reader_metrics_frame, seniority_means
 from analysis.model import model_metrics, model_table, model_vs_readers
 from analysis.reads import ReadsData, natural_key
@@ -117,6 +119,11 @@ def reader_changes(results: StudyResults) -> list[dict[str, Any]]:
                 change[f"delta_{name}"] = row[f"{name}_diff"]
                 change[f"{name}_p"] = row[f"{name}_p"]
                 change[f"{name}_test"] = row[f"{name}_test"]
+                change[f"delta_{name}_ci"] = [
+                    row[f"delta_{name}_ci_low"],
+                    row[f"delta_{name}_ci_high"],
+                ]
+                change[f"delta_{name}_method"] = row[f"delta_{name}_method"]
         changes.append(change)
     return changes
 
@@ -332,8 +339,8 @@ def csv_frames(
     for change in reader_changes(results) if results is not None else []:
         row: dict[str, Any] = {}
         for key, value in change.items():
-            if key == "delta_auc_ci":
-                row["delta_auc_ci_low"], row["delta_auc_ci_high"] = value
+            if key.endswith("_ci"):
+                row[f"{key}_low"], row[f"{key}_high"] = value
             else:
                 row[key] = value
         flat.append(row)
@@ -348,3 +355,66 @@ def csv_frames(
     else:
         frames["mrmc"] = frames["mrmc_variance_components"] = _frame_json(pd.DataFrame())
     return frames
+
+
+def extended_section(
+    study: Study,
+    reads: pd.DataFrame,
+    data: ReadsData | None,
+    probability: pd.Series | None,
+    notes: list[str],
+) -> dict[str, Any]:
+    """The CLI's optional blocks on the paired reads: agreement, reading time (submitted −
+    started, server clock), AI reliance (the model's case predictions, the study's threshold)
+    and the OR MRMC per seniority group, each None when it cannot be computed."""
+    empty: dict[str, Any] = {
+        "agreement": None,
+        "reading_time": None,
+        "reliance": None,
+        "seniority_mrmc": None,
+    }
+    if data is None:
+        return empty
+    paired = reads[reads["reader"].isin(data.readers) & reads["modality"].isin(data.modalities)]
+    index = pd.MultiIndex.from_product([data.modalities, data.readers, data.cases])
+    seconds = paired.set_index(["modality", "reader", "case"])["reading_time"].reindex(index)
+    times: np.ndarray | None = seconds.to_numpy(dtype=np.float64).reshape(data.scores.shape)
+    if times is not None and (np.isnan(times).any() or (times <= 0).any()):
+        notes.append("Reading time omitted: some paired reads have no positive reading time.")
+        times = None
+    ai = None
+    if probability is not None:
+        aligned = probability.reindex(data.cases)
+        ai = None if aligned.isna().any() else aligned.to_numpy(dtype=np.float64)
+    if ai is None and len(data.modalities) >= 2:
+        notes.append(
+            "AI reliance omitted: the AI model has no case prediction for every case read."
+        )
+    seniority = dict(zip(paired["reader"], paired["seniority"], strict=True))
+    extras = Extras(
+        times=times if len(data.modalities) >= 2 else None,
+        seniority={r: str(seniority[r]) for r in data.readers},
+        ai_probability=ai,
+        order=list(data.modalities),
+    )
+    try:
+        blocks, extra_notes = extended_json(
+            data=data,
+            extras=extras,
+            threshold=study.ai_threshold,
+            covariance="delong",
+            fom="auc",
+        )
+    except AnalysisInputError as exc:
+        notes.append(f"Agreement, reading time and reliance omitted: {exc.message}.")
+        return empty
+    notes.extend(extra_notes)
+    seniority_block = blocks["seniority"]
+    if len(data.modalities) < 2:
+        seniority_block = None
+    return {
+        "agreement": blocks["agreement"],
+        "reading_time": blocks["reading_time"],
+        "reliance": blocks["reliance"],
+        "seniority_mrmc": seniority_block,
+    }

@@ -116,6 +116,12 @@ def _reader_table(payload: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _delta_cell(c: dict[str, Any], name: str) -> str:
+    """ΔSE or ΔSP with its paired CI and the McNemar mid-p."""
+    value = c.get(f"delta_{name}")
+    return f"{_ci(value, c.get(f'delta_{name}_ci'))}, p {p_value(c.get(f'{name}_p'))}"
+
+
 def _change_table(payload: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for c in payload["changes"]:
@@ -127,13 +133,18 @@ def _change_table(payload: dict[str, Any]) -> dict[str, Any]:
                 num(c["auc_to"]),
                 _ci(c["delta_auc"], c["delta_auc_ci"]),
                 p_value(c["p"]),
-                f"{num(c.get('delta_sensitivity'))} (p {p_value(c.get('sensitivity_p'))})",
-                f"{num(c.get('delta_specificity'))} (p {p_value(c.get('specificity_p'))})",
+                _delta_cell(c, "sensitivity"),
+                _delta_cell(c, "specificity"),
             ]
         )
     columns = ["Reader", "Rounds", "AUC before", "AUC after", "ΔAUC (95% CI)", "p (DeLong)"]
-    columns += ["ΔSE (McNemar)", "ΔSP (McNemar)"]
-    return _table("Change between rounds (later − earlier)", columns, rows)
+    columns += ["ΔSE (95% CI), p", "ΔSP (95% CI), p"]
+    methods = sorted(
+        {str(c.get("delta_sensitivity_method")) for c in payload["changes"]} - {"None"}
+    )
+    note = "ΔAUC: paired DeLong, Wald CI. ΔSE/ΔSP: paired difference of proportions, "
+    note += f"CI {'; '.join(methods) or 'n/a'}; p: McNemar mid-p (Fagerland et al. 2013)."
+    return _table("Change between rounds (later − earlier)", columns, rows, note)
 
 
 def _seniority_table(payload: dict[str, Any]) -> dict[str, Any]:
@@ -259,6 +270,188 @@ def _table4_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
+def _rate(block: dict[str, Any] | None) -> str:
+    """`rate (count/of)`; – when the rate is undefined (no cases)."""
+    if not block:
+        return DASH
+    return f"{num(block['rate'])} ({block['count']}/{block['of']})"
+
+
+def _agreement_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = payload.get("agreement") or []
+    if not blocks:
+        return []
+    method = blocks[0]["fleiss_kappa_ci_method"]
+    tables = [
+        _table(
+            "Agreement between readers: Fleiss' kappa per round",
+            ["Round", "Readers", "Cases", "Fleiss κ (95% CI)", "z (κ = 0)", "p"],
+            [
+                [
+                    b["modality"],
+                    num(len(b["readers"])),
+                    num(b["cases"]),
+                    _ci(b["fleiss_kappa"], b["fleiss_kappa_ci"]),
+                    num(b["fleiss_kappa_z"], 2),
+                    p_value(b["fleiss_kappa_p"]),
+                ]
+                for b in blocks
+            ],
+            f"Fleiss 1971; CI: {method}; z on the Fleiss, Nee & Landis 1979 null SE.",
+        )
+    ]
+    for b in blocks:
+        tables.append(
+            _table(
+                f"Cohen's kappa between pairs of readers, {b['modality']}",
+                ["", *b["readers"]],
+                [
+                    [reader, *(num(k) for k in row)]
+                    for reader, row in zip(b["readers"], b["cohen_kappa"], strict=True)
+                ],
+                "Cohen 1960 (scikit-learn), on the binary calls.",
+            )
+        )
+    return tables
+
+
+def _reading_time_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    block = payload.get("reading_time")
+    if not block:
+        return []
+    tables = [
+        _table(
+            "Reading time per case: change between rounds (later − earlier)",
+            [
+                "Reader",
+                "Rounds",
+                "Cases",
+                "Median before (s)",
+                "Median after (s)",
+                "Hodges–Lehmann shift (95% CI), s",
+                "Wilcoxon p",
+            ],
+            [
+                [
+                    r["reader"],
+                    f"{r['modality_a']} → {r['modality_b']}",
+                    num(r["cases"]),
+                    num(r["median_a"], 1),
+                    num(r["median_b"], 1),
+                    _ci(r["hodges_lehmann"], r["hodges_lehmann_ci"], 1),
+                    p_value(r["wilcoxon_p"]),
+                ]
+                for r in block["paired"]
+            ],
+            "Wilcoxon signed-rank test (scipy); Hodges–Lehmann median of Walsh averages with its "
+            "distribution-free CI (Hollander, Wolfe & Chicken 2014, §3.3). Server time from the "
+            "case first shown to the read submitted.",
+        )
+    ]
+    model = block.get("mixed_model")
+    if model:
+        note = (
+            f"Linear mixed model of log time, round fixed, crossed random intercepts for reader "
+            f"(variance {num(model['var_reader'], 4)}) and case ({num(model['var_case'], 4)}), "
+            f"residual {num(model['var_residual'], 4)}; {model['observations']} reads; "
+            f"statsmodels MixedLM (REML), Wald CI; converged: {num(model['converged'])}."
+        )
+        tables.append(
+            _table(
+                f"Reading time: mixed model (ratio to {model['reference']})",
+                ["Round", "Time ratio (95% CI)", "p"],
+                [
+                    [r["modality"], _ci(r["ratio"], r["ci"]), p_value(r["p"])]
+                    for r in model["ratios"]
+                ],
+                note,
+            )
+        )
+    return tables
+
+
+def _reliance_table(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    block = payload.get("reliance")
+    if not block:
+        return []
+    rows = []
+    for entry in [*block["readers"], {**block["pooled"], "reader": "all readers (pooled)"}]:
+        rows.append(
+            [
+                entry["reader"],
+                num(entry["cases"]),
+                _rate(entry["agreement_before"]),
+                _rate(entry["agreement_after"]),
+                _rate(entry["switch_to_ai_when_ai_right"]),
+                _rate(entry["switch_to_ai_when_ai_wrong"]),
+                _rate(entry["rair"]),
+                _rate(entry["rsr"]),
+                num(entry["weight_of_advice_mean"]),
+            ]
+        )
+    columns = ["Reader", "Cases", "Agrees with AI before", "Agrees with AI after"]
+    columns += ["Switch to AI, AI right", "Switch to AI, AI wrong", "RAIR", "RSR"]
+    columns += ["Weight of advice"]
+    note = (
+        f"{block['before']} → {block['after']}; AI call = probability > {block['threshold']}. "
+        "Switches are over the cases whose unassisted call differed from the AI's. "
+        "RAIR = CAIR/(CAIR + ISR), RSR = CSR/(CSR + IAIR) (Schemmer et al. 2023, IUI '23); "
+        "weight of advice (final − initial)/(100·AI − initial) (Yaniv 2004). Rates as rate "
+        "(count/of); – where no case qualifies."
+    )
+    return [_table("Reliance on the AI", columns, rows, note)]
+
+
+def _seniority_mrmc_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    block = payload.get("seniority_mrmc")
+    if not block:
+        return []
+    rows = []
+    for level, entry in block.items():
+        result = entry["mrmc"]
+        if result is None:
+            rows.append([level, ", ".join(entry["readers"]), entry["note"], "", "", ""])
+            continue
+        test = result["rrrc"]
+        rows.append(
+            [
+                level,
+                ", ".join(entry["readers"]),
+                "; ".join(
+                    f"{m}: {_ci(f['rrrc']['estimate'], f['rrrc']['ci'])}"
+                    for m, f in result["modality_fom"].items()
+                ),
+                _ci(test["diff"], test["ci"]),
+                f"F {num(test['f'])}, df {num(test['df1'], 1)}/{num(test['df2'], 1)}",
+                p_value(test["p"]),
+            ]
+        )
+    return [
+        _table(
+            "MRMC per seniority group (Obuchowski–Rockette, DeLong covariance, RRRC)",
+            [
+                "Seniority",
+                "Readers",
+                "Reader-averaged AUC per round (95% CI)",
+                "Later − earlier (95% CI)",
+                "Test",
+                "p",
+            ],
+            rows,
+            "Groups of fewer than two readers have no MRMC analysis.",
+        )
+    ]
+
+
+def _methods_table(payload: dict[str, Any]) -> dict[str, Any]:
+    methods = payload.get("methods") or {}
+    return _table(
+        "Which method each interval and test uses",
+        ["Statistic", "Method"],
+        [[name.replace("_", " "), text] for name, text in methods.items()],
+    )
+
+
 @register.simple_tag
 def report_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's tables, their cells formatted: `{% report_tables payload as tables %}`."""
@@ -270,6 +463,10 @@ def report_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
     if payload["seniority"]:
         tables.append(_seniority_table(payload))
     tables += _mrmc_tables(payload)
+    tables += _seniority_mrmc_tables(payload)
+    tables += _agreement_tables(payload)
+    tables += _reading_time_tables(payload)
+    tables += _reliance_table(payload)
     tables += _model_tables(payload)
     for block in payload["table1"]:
         title = (
@@ -278,4 +475,6 @@ def report_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
         )
         tables.append(_raw_table(title, block, "Median (Q1, Q3) or count (%)."))
     tables += _table4_tables(payload)
+    if payload.get("methods"):
+        tables.append(_methods_table(payload))
     return tables
