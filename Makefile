@@ -10,13 +10,15 @@ PIP_EXTRAS ?= dev,ai
 .PHONY: demo test bench lint serve worker clean
 
 $(STAMP): pyproject.toml
+	@echo "[make] installing into $(VENV) (the first time: about 2 minutes on the shared 2-core machine)…"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(PIP_EXTRAS)]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) manage.py demo --host $(HOST) --port $(PORT)
+	@echo "[make] $(VENV) is ready; building the demo study…"
+	$(PY) -u manage.py demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -112,13 +112,16 @@ def model_train(
     folds: int = 5,
     quick: bool = False,
     config: TrainConfig | None = None,
+    preprocessing: Preprocessing | None = None,
     actor: User | None = None,
 ) -> ModelVersion:
     """Train on the train cohort, stop early on the validation cohort, pick the best architecture
-    by validation AUC, report five-fold cross-validation and the test cohorts (Table 2)."""
+    by validation AUC, report five-fold cross-validation and the test cohorts (Table 2).
+
+    `preprocessing` overrides the input size (the demo's small model); the seed's by default."""
     if ModelVersion.objects.filter(name=name).exists():
         raise Conflict(f"A model version named {name!r} exists already.")
-    spec = Preprocessing(size=112) if quick else Preprocessing()
+    spec = preprocessing or (Preprocessing(size=112) if quick else Preprocessing())
     config = config or (TrainConfig.quick() if quick else TrainConfig())
     data = study_dataset(study=study, spec=spec, cohorts=[Cohort.TRAIN, Cohort.VALIDATION])
     train, validation = data.cohort(Cohort.TRAIN), data.cohort(Cohort.VALIDATION)

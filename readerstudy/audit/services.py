@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -14,6 +18,22 @@ from readerstudy.audit.models import AuditEvent
 
 # pg_advisory_xact_lock key for appending to the chain (any constant unique to this purpose).
 CHAIN_LOCK = 0x61756469745F6C67  # b"audit_lg"
+_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("audit_clock", default=None)
+
+
+@contextmanager
+def audit_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Stamp the events recorded inside the block with `clock()` instead of the wall clock.
+
+    For replaying a simulated history (the demo's readers read in the past): the stamp must be
+    given when the event is written, because the hash chain covers it. The chain's order is
+    still the order of writing; only the caller is trusted for the time, as it always is.
+    """
+    token = _CLOCK.set(clock)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 def _chain_lock() -> None:
@@ -29,6 +49,11 @@ def _chain_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK])
 
 
+def _current_time() -> datetime:
+    clock = _CLOCK.get()
+    return clock() if clock is not None else timezone.now()
+
+
 def audit_record(
     *,
     actor: User | None,
@@ -36,8 +61,12 @@ def audit_record(
     target: models.Model | None = None,
     study: Any | None = None,
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AuditEvent:
     """Append an event. Call inside the transaction of the change it records, so both or neither land.
+
+    `at` is when it happened: the caller's `now` where a service takes one, else the
+    `audit_clock` in force, else the wall clock.
 
     Appends wait for each other until the earlier one's transaction ends: record the event late
     in a transaction, after its other row locks, to keep that wait short and free of deadlocks.
@@ -50,7 +79,7 @@ def audit_record(
         head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
         sequence, previous_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
         event = AuditEvent(
-            at=timezone.now(),
+            at=at or _current_time(),
             actor=actor,
             action=action,
             study=study,

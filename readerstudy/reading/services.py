@@ -76,7 +76,7 @@ def study_ai_use(
 
 
 @transaction.atomic
-def round_open(*, round: Round, actor: User) -> Round:
+def round_open(*, round: Round, actor: User, now: datetime | None = None) -> Round:
     """Open a round for reading. An assisted round needs the AI's output for every case."""
     round = Round.objects.select_for_update().get(pk=round.pk)
     study = Study.objects.select_for_update().get(pk=round.study_id)
@@ -111,10 +111,10 @@ def round_open(*, round: Round, actor: User) -> Round:
                 extra={"cases": len(cases), "with_ai_output": done},
             )
     round.status = RoundStatus.OPEN
-    round.opened_at = timezone.now()
+    round.opened_at = now or timezone.now()
     round.save(update_fields=["status", "opened_at"])
-    audit_record(actor=actor, action="round.opened", target=round, study=study)
-    study_status_set(study=study, status=StudyStatus.READING, actor=actor)
+    audit_record(actor=actor, action="round.opened", target=round, study=study, at=round.opened_at)
+    study_status_set(study=study, status=StudyStatus.READING, actor=actor, now=round.opened_at)
     return round
 
 
@@ -210,6 +210,7 @@ def session_start(*, reader: Reader, round: Round, now: datetime | None = None) 
         target=session,
         study=study,
         data={"round": round.index, "seed": seed},
+        at=now,
     )
     return session
 
@@ -322,6 +323,7 @@ def read_submit(
         target=read,
         study=session.round.study,
         data={"session": session.pk, "case": case.pk},
+        at=now,
     )
     if complete:
         _session_complete(session=session, now=now)
@@ -410,4 +412,5 @@ def _session_complete(*, session: ReadingSession, now: datetime) -> None:
         target=session,
         study=session.round.study,
         data={"round": session.round.index},
+        at=now,
     )

@@ -3,6 +3,7 @@ saw, reading once round 1 opens, closed by its coordinator. Every change is audi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -118,15 +119,18 @@ def study_update(*, study: Study, actor: User, **changes: Any) -> Study:
     return study
 
 
-def study_status_set(*, study: Study, status: StudyStatus, actor: User | None) -> None:
-    """Move a (locked) study to `status` and audit it; call inside the change's transaction."""
+def study_status_set(
+    *, study: Study, status: StudyStatus, actor: User | None, now: datetime | None = None
+) -> None:
+    """Move a (locked) study to `status` and audit it; call inside the change's transaction.
+    `now`: when it happened (the demo's simulated past), else now."""
     if study.status == status:
         return
     previous = study.status
     study.status = status
     fields = ["status"]
     if status == StudyStatus.CLOSED:
-        study.closed_at = timezone.now()
+        study.closed_at = now or timezone.now()
         fields.append("closed_at")
     study.save(update_fields=fields)
     audit_record(
@@ -135,6 +139,7 @@ def study_status_set(*, study: Study, status: StudyStatus, actor: User | None) -
         target=study,
         study=study,
         data={"from": previous, "to": status.value},
+        at=now,
     )
 
 
