@@ -140,9 +140,9 @@ const openEarlier = async () => {
     button.textContent = `Case ${read.case} (#${read.position}): ${read.decision}, ${read.confidence}${read.revision > 1 ? ` · revision ${read.revision}` : ""}`;
     button.addEventListener("click", async () => {
       dialog.close();
-      const item = await getJson(withId(root.dataset.caseUrl, read.case));
+      const item = await getJson(withId(root.dataset.caseUrlTemplate, read.case));
       $("viewer-area").hidden = false; $("done").hidden = true;
-      await showCase(item, { step: "revising", url: root.dataset.reviseUrl.replace("/cases/0/", `/cases/${encodeURIComponent(read.case)}/`) });
+      await showCase(item, { step: "revising", url: root.dataset.reviseUrlTemplate.replace("/cases/0/", `/cases/${encodeURIComponent(read.case)}/`) });
     });
     entry.append(button);
     list.append(entry);
