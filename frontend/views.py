@@ -91,7 +91,14 @@ def reading_screen(request: HttpRequest, session_pk: int) -> HttpResponse:
             "session": session,
             "study": study,
             "assisted": session.round.assisted,
-            "feature_choices": FEATURE_CHOICES if study.collect_features else {},
+            # (name, label, choices): "cystic_areas" reads "Cystic areas" on screen
+            "features": [
+                (name, name.replace("_", " ").capitalize(), choices)
+                for name, choices in FEATURE_CHOICES.items()
+            ]
+            if study.collect_features
+            else [],
+            "consistency_threshold": round(study.ai_threshold * 100),
         },
     )
 

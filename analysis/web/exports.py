@@ -23,6 +23,7 @@ from analysis.web.selectors import (
     study_case_predictions_export,
     study_cases_export,
     study_image_predictions_export,
+    study_measurements_export,
     study_reads_export,
 )
 from readerstudy.audit.selectors import AuditFilter
@@ -56,6 +57,22 @@ READ_COLUMNS = (
     "supersedes",
     "revision_reason",
     "is_current",
+)
+MEASUREMENT_COLUMNS = (
+    "read_id",
+    "reader",
+    "round",
+    "case",
+    "image",
+    "frame",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "length_px",
+    "length_mm",
+    "spacing_source",
+    "fills_max_diameter",
 )
 CASE_COLUMNS = (
     "case",
@@ -223,6 +240,10 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
         )
 
 
+def _measurement_rows(study: Study) -> Iterator[tuple[Any, ...]]:
+    return study_measurements_export(study=study).iterator(chunk_size=CHUNK_ROWS)
+
+
 def _cases_rows(study: Study) -> Iterator[tuple[Any, ...]]:
     return study_cases_export(study=study).iterator(chunk_size=CHUNK_ROWS)
 
@@ -267,6 +288,12 @@ EXPORTS: dict[str, Export] = {
     export.kind: export
     for export in (
         Export("reads", "Reads, every revision (long format)", READ_COLUMNS, _reads_rows, True),
+        Export(
+            "measurements",
+            "Caliper measurements of the reads (original pixels, mm)",
+            MEASUREMENT_COLUMNS,
+            _measurement_rows,
+        ),
         Export("cases", "Cases with cohort, truth and features", CASE_COLUMNS, _cases_rows),
         Export(
             "image_predictions",

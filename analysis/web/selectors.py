@@ -13,7 +13,7 @@ from django.db.models.functions import Cast
 from inference.worker.models import CasePrediction, Prediction
 from readerstudy.audit.models import AuditEvent
 from readerstudy.audit.selectors import AuditFilter, study_audit_events
-from readerstudy.reading.models import Read, ReadingSession, Round
+from readerstudy.reading.models import Read, ReadingSession, ReadMeasurement, Round
 from readerstudy.studies.models import FEATURE_FIELDS, Case, Study
 
 
@@ -98,6 +98,30 @@ def study_reads_export(*, study: Study) -> QuerySet[Read, tuple[Any, ...]]:
             "supersedes_id",
             "revision_reason",
             "superseded_by__id",
+        )
+    )
+
+
+def study_measurements_export(*, study: Study) -> QuerySet[ReadMeasurement, tuple[Any, ...]]:
+    """Every caliper of every read (all revisions), joined to the reads export by ``read_id``."""
+    return (
+        ReadMeasurement.objects.filter(read__session__round__study=study)
+        .order_by("read_id", "pk")
+        .values_list(
+            "read_id",
+            "read__session__reader__user__username",
+            "read__session__round__index",
+            "read__case__key",
+            "image__position",
+            "frame",
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            "length_px",
+            "length_mm",
+            "image__spacing_source",
+            "fills_max_diameter",
         )
     )
 

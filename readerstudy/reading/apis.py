@@ -27,6 +27,7 @@ from readerstudy.reading.selectors import (
     session_next_case,
     session_position,
     session_progress,
+    session_reads,
 )
 from readerstudy.reading.services import (
     case_view_record,
@@ -64,6 +65,13 @@ class ProgressOutput(serializers.Serializer[dict[str, Any]]):
     total = serializers.IntegerField()
 
 
+class SpacingOutput(serializers.Serializer[dict[str, Any]]):
+    x_mm = serializers.FloatField()
+    y_mm = serializers.FloatField()
+    # the metaclass takes declared fields out of the class: this does not shadow Field.source
+    source = serializers.CharField()  # type: ignore[assignment]
+
+
 class ImageOutput(serializers.Serializer[dict[str, Any]]):
     id = serializers.CharField(help_text="The image's opaque token.")
     display = serializers.CharField()
@@ -74,6 +82,13 @@ class ImageOutput(serializers.Serializer[dict[str, Any]]):
         child=serializers.IntegerField(), help_text="x, y, w, h in display pixels."
     )
     plane = serializers.CharField(allow_blank=True)
+    scale = serializers.FloatField(help_text="Display pixels per original pixel.")
+    spacing = SpacingOutput(allow_null=True, help_text="None: the file gives no physical size.")
+    frames = serializers.ListField(
+        child=serializers.CharField(), help_text="A cine's frame renditions (empty: one frame)."
+    )
+    frame = serializers.IntegerField(help_text="The frame the model gets, shown first.")
+    probability = serializers.FloatField(required=False, help_text="Assisted rounds only.")
     heatmap = serializers.CharField(required=False, help_text="Assisted rounds only.")
 
 
@@ -189,6 +204,38 @@ class SessionCaseApi(APIView):
         return _private(Response(CaseOutput(case_payload(session=session, case=case)).data))
 
 
+class MeasurementInput(serializers.Serializer[None]):
+    """A caliper: endpoints in the original image's pixels (the server computes millimetres)."""
+
+    image = serializers.CharField(max_length=24, help_text="The image's id in the payload.")
+    frame = serializers.IntegerField(min_value=0, required=False)
+    x0 = serializers.FloatField(min_value=0)
+    y0 = serializers.FloatField(min_value=0)
+    x1 = serializers.FloatField(min_value=0)
+    y1 = serializers.FloatField(min_value=0)
+    fills_max_diameter = serializers.BooleanField(required=False, default=False)
+
+
+class SessionReadOutput(serializers.Serializer[dict[str, Any]]):
+    case = serializers.CharField()
+    position = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    confidence = serializers.IntegerField()
+    revision = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+
+
+class SessionReadsApi(APIView):
+    """My current reads of a session, in reading order: where I go back from to correct one."""
+
+    @extend_schema(responses=SessionReadOutput(many=True))
+    def get(self, request: Request, session_pk: int) -> Response:
+        reader = reader_or_404(request.user, what="reading session")
+        session = session_for_reader(reader=reader, session_pk=session_pk)
+        rows = session_reads(session=session)
+        return _private(Response([SessionReadOutput(row).data for row in rows]))
+
+
 class ReadAnswerInput(serializers.Serializer[None]):
     """What a reader answers about a case: the fields a read and its corrections share."""
 
@@ -198,6 +245,7 @@ class ReadAnswerInput(serializers.Serializer[None]):
     active_ms = serializers.IntegerField(min_value=0, max_value=24 * 3600 * 1000)
     features = serializers.DictField(required=False, default=dict)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    measurements = MeasurementInput(many=True, required=False, default=list)
 
 
 class ReadSubmitApi(APIView):

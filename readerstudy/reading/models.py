@@ -176,3 +176,38 @@ class Read(models.Model):
     @property
     def is_current(self) -> bool:
         return not hasattr(self, "superseded_by")
+
+
+class ReadMeasurement(models.Model):
+    """A caliper distance a reader drew with a read: endpoints in the original image's pixels.
+
+    `length_mm` is the server's, from the image's stored pixel spacing; null where the image has
+    none (the reader saw pixels only).
+    """
+
+    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="measurements")
+    image = models.ForeignKey("studies.CaseImage", on_delete=models.PROTECT, related_name="+")
+    frame = models.PositiveIntegerField(default=0)
+    x0 = models.FloatField()
+    y0 = models.FloatField()
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    length_px = models.FloatField()
+    length_mm = models.FloatField(null=True, blank=True)
+    fills_max_diameter = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["read", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(x0__gte=0) & Q(y0__gte=0) & Q(x1__gte=0) & Q(y1__gte=0),
+                name="measurement_inside_image",
+            ),
+            models.CheckConstraint(condition=Q(length_px__gte=0), name="measurement_length_px"),
+        ]
+
+    def __str__(self) -> str:
+        length = (
+            f"{self.length_mm:.1f} mm" if self.length_mm is not None else f"{self.length_px:.0f} px"
+        )
+        return f"measurement {self.pk} of read {self.read_id}: {length}"

@@ -102,7 +102,11 @@ def reader_rounds(*, reader: Reader) -> list[RoundState]:
         total = len(reading_cases(study=round.study))
         opens_at, waiting = None, ""
         if round.status != RoundStatus.OPEN:
-            waiting = "the round is not open" if round.status == RoundStatus.PLANNED else "closed"
+            waiting = (
+                "the coordinator to open the round"
+                if round.status == RoundStatus.PLANNED
+                else "nothing: the round is closed"
+            )
         else:
             try:
                 opens_at = washout_opens_at(reader=reader, round=round)
@@ -130,7 +134,10 @@ def session_progress(*, session: ReadingSession) -> dict[str, int]:
     return {"done": done, "total": len(session.permutation)}
 
 
-def _image_urls(session: ReadingSession, image: CaseImage, heatmap: str | None) -> dict[str, Any]:
+def _image_urls(
+    session: ReadingSession, image: CaseImage, ai: tuple[float, str] | None
+) -> dict[str, Any]:
+    """One image of the payload. `ai` (probability, heatmap name) only in assisted rounds."""
     user_id = session.reader.user_id
     scale, width, height = display_geometry(image.width, image.height)
     payload: dict[str, Any] = {
@@ -143,9 +150,25 @@ def _image_urls(session: ReadingSession, image: CaseImage, heatmap: str | None) 
         "height": height,
         "roi": [round(v * scale) for v in (image.roi_x, image.roi_y, image.roi_w, image.roi_h)],
         "plane": image.plane,
+        # display pixels × scale⁻¹ = the original's pixels, where calipers are stored
+        "scale": scale,
+        "spacing": None
+        if image.spacing_x_mm is None
+        else {
+            "x_mm": image.spacing_x_mm,
+            "y_mm": image.spacing_y_mm,
+            "source": image.spacing_source,
+        },
+        "frames": [
+            reading_file_url(user_id=user_id, name=name, kind="frame") for name in image.frames
+        ],
+        "frame": image.frame,
     }
-    if heatmap:
-        payload["heatmap"] = reading_file_url(user_id=user_id, name=heatmap, kind="heatmap")
+    if ai is not None:
+        probability, heatmap = ai
+        payload["probability"] = round(probability, 3)
+        if heatmap:
+            payload["heatmap"] = reading_file_url(user_id=user_id, name=heatmap, kind="heatmap")
     return payload
 
 
@@ -158,15 +181,16 @@ def case_payload(*, session: ReadingSession, case: Case, unread: bool = False) -
     round = session.round
     assisted = round.assisted
     images = list(case.images.filter(needs_review=False).order_by("position"))
-    heatmaps: dict[int, str] = {}
+    outputs: dict[int, tuple[float, str]] = {}
     if assisted:
         from inference.worker.models import Prediction
 
-        heatmaps = dict(
-            Prediction.objects.filter(
+        outputs = {
+            pk: (probability, heatmap)
+            for pk, probability, heatmap in Prediction.objects.filter(
                 image__in=images, model_version_id=round.study.ai_model_id
-            ).values_list("image_id", "heatmap")
-        )
+            ).values_list("image_id", "probability", "heatmap")
+        }
     order = session.permutation
     current = (
         None
@@ -177,7 +201,7 @@ def case_payload(*, session: ReadingSession, case: Case, unread: bool = False) -
         "case": case_label(seed=session.seed, case_id=case.pk),
         "position": order.index(case.pk) + 1,
         "total": len(order),
-        "images": [_image_urls(session, image, heatmaps.get(image.pk)) for image in images],
+        "images": [_image_urls(session, image, outputs.get(image.pk)) for image in images],
         "read": None
         if current is None
         else {
@@ -211,3 +235,25 @@ def ai_payload(
         "malignant": prediction.probability > study_threshold,
         "threshold": study_threshold,
     }
+
+
+def session_reads(*, session: ReadingSession) -> list[dict[str, Any]]:
+    """My current reads of the session, in reading order: the list a reader goes back from."""
+    reads = {
+        read.case_id: read
+        for read in Read.objects.filter(session=session, superseded_by__isnull=True).only(
+            "case_id", "decision", "confidence", "revision", "submitted_at"
+        )
+    }
+    return [
+        {
+            "case": case_label(seed=session.seed, case_id=pk),
+            "position": position,
+            "decision": reads[pk].decision,
+            "confidence": reads[pk].confidence,
+            "revision": reads[pk].revision,
+            "submitted_at": reads[pk].submitted_at,
+        }
+        for position, pk in enumerate(session.permutation, start=1)
+        if pk in reads
+    ]

@@ -25,6 +25,11 @@ from readerstudy.accounts.models import Reader, User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import Conflict, NotPermitted, RoundClosed, WashoutNotOver
 from readerstudy.reading.labels import case_label
+from readerstudy.reading.measurements import (
+    answer_consistency_check,
+    measurements_clean,
+    measurements_store,
+)
 from readerstudy.reading.models import (
     CaseView,
     Decision,
@@ -280,6 +285,7 @@ def read_submit(
     actor: User,
     features: dict[str, Any] | None = None,
     comment: str = "",
+    measurements: list[dict[str, Any]] | None = None,
     now: datetime | None = None,
 ) -> Read:
     """Record a reader's answer. Idempotent by the client's nonce: a retry returns the same read."""
@@ -288,6 +294,8 @@ def read_submit(
     )
     if earlier is not None:
         return earlier
+    answer_consistency_check(study=session.round.study, decision=decision, confidence=confidence)
+    calipers = measurements_clean(session=session, case=case, items=measurements or [])
     if Read.objects.filter(session=session, case=case).exists():
         raise Conflict(
             "This case is already read in this session.",
@@ -315,6 +323,7 @@ def read_submit(
             )
     except IntegrityError as error:  # pragma: no cover - the session lock makes this a race guard
         raise Conflict("The read could not be stored; reload and try again.") from error
+    measurements_store(read=read, calipers=calipers)
     complete = _session_read_through(session=session)
     # The audit chain's lock is the one every submit waits for: take it last, just before commit.
     audit_record(
@@ -343,6 +352,7 @@ def read_revise(
     actor: User,
     features: dict[str, Any] | None = None,
     comment: str = "",
+    measurements: list[dict[str, Any]] | None = None,
     now: datetime | None = None,
 ) -> Read:
     """A correction: a new revision that supersedes the current read; the old one is kept."""
@@ -366,6 +376,8 @@ def read_revise(
         )
     if not reason.strip():
         raise Conflict("A correction needs a reason.")
+    answer_consistency_check(study=session.round.study, decision=decision, confidence=confidence)
+    calipers = measurements_clean(session=session, case=case, items=measurements or [])
     current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
     if current is None:
         raise Conflict("There is no read of this case to correct.")
@@ -385,6 +397,7 @@ def read_revise(
         supersedes=current,
         revision_reason=reason.strip(),
     )
+    measurements_store(read=read, calipers=calipers)
     audit_record(
         actor=actor,
         action="read.revised",

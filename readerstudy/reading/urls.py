@@ -11,6 +11,7 @@ from readerstudy.reading.apis import (
     ReadSubmitApi,
     SessionCaseApi,
     SessionCurrentCaseApi,
+    SessionReadsApi,
     SessionStartApi,
 )
 from readerstudy.reading.coordinator_apis import (
@@ -39,6 +40,11 @@ api_patterns = [
         name="session-case",
     ),
     path("reading/sessions/<int:session_pk>/reads/", ReadSubmitApi.as_view(), name="read-submit"),
+    path(
+        "reading/sessions/<int:session_pk>/my-reads/",
+        SessionReadsApi.as_view(),
+        name="session-reads",
+    ),
     path(
         "reading/sessions/<int:session_pk>/cases/<str:label>/revisions/",
         ReadReviseApi.as_view(),

@@ -14,7 +14,7 @@ import io
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -55,6 +55,9 @@ class _Processed:
     height: int
     region: imaging.Region | None
     files: dict[str, str]  # field name → storage name
+    spacing: imaging.Spacing | None = None
+    frames: list[str] = field(default_factory=list)  # a cine's frame renditions, in order
+    frame: int = 0  # which of `frames` the model gets and the reader sees first
 
 
 def import_limits() -> Limits:
@@ -162,7 +165,40 @@ def _process(
         renditions = renditions_make(imaging.blank_outside(rgb, region), roi=row.roi)
         if store is not None:
             files.update(renditions_store(store, renditions))
-    return _Processed(row, imaging.content_hash(data), width, height, region, files)
+    frames = (
+        cine_frames_store(data, region=region, store=store)
+        if decoded.n_frames > 1 and region is not None and store is not None
+        else []
+    )
+    return _Processed(
+        row,
+        imaging.content_hash(data),
+        width,
+        height,
+        region,
+        files,
+        spacing=imaging.physical_spacing(decoded.dataset),
+        frames=frames,
+        frame=_nearest_kept(decoded.n_frames, decoded.frame_indices[0]) if frames else 0,
+    )
+
+
+def _nearest_kept(n_frames: int, source_frame: int) -> int:
+    keep = imaging.stored_frame_indices(n_frames)
+    return min(range(len(keep)), key=lambda k: abs(keep[k] - source_frame))
+
+
+def cine_frames_store(data: bytes, *, region: imaging.Region, store: Store) -> list[str]:
+    """Every kept frame of a cine, blanked as its shown frame is, as display renditions (the
+    reader scrolls and plays them; the model still gets the middle frame alone)."""
+    decoded = imaging.decode(data, all_frames=True)
+    keep = imaging.stored_frame_indices(decoded.n_frames)
+    return [
+        store.put(
+            "frames", imaging.render_frame(imaging.blank_outside(decoded.frames[i], region)), "jpg"
+        )
+        for i in keep
+    ]
 
 
 def renditions_make(
@@ -318,6 +354,11 @@ def _write(
                 region_h=region.y1 - region.y0 + 1 if region else None,
                 region_source=region.source if region else RegionSource.NONE,
                 needs_review=region is None,
+                spacing_x_mm=item.spacing.x_mm if item.spacing else None,
+                spacing_y_mm=item.spacing.y_mm if item.spacing else None,
+                spacing_source=item.spacing.source if item.spacing else "",
+                frames=item.frames,
+                frame=item.frame,
                 **item.files,
             )
             images += 1

@@ -48,6 +48,12 @@ class StudyDesign(models.TextChoices):
     )
 
 
+class ConsistencyRule(models.TextChoices):
+    OFF = "off", "Say nothing"
+    ASK = "ask", "Ask once before submitting"
+    REQUIRE = "require", "Refuse an inconsistent read"
+
+
 class Study(models.Model):
     """A reader study: its settings, cases, readers and the model shown in assisted rounds."""
 
@@ -79,6 +85,13 @@ class Study(models.Model):
     collect_features = models.BooleanField(
         default=True, help_text="Show the optional ultrasound feature questions to readers."
     )
+    consistency_rule = models.CharField(
+        max_length=16,
+        choices=ConsistencyRule.choices,
+        default=ConsistencyRule.ASK,
+        help_text="When a decision and its confidence disagree with the threshold (benign above "
+        "it, malignant below): ask the reader once, refuse the read, or say nothing.",
+    )
     ai_model = models.ForeignKey(
         "inference.ModelVersion",
         null=True,
@@ -108,6 +121,10 @@ class Study(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(design__in=StudyDesign.values), name="study_design_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(consistency_rule__in=ConsistencyRule.values),
+                name="study_consistency_rule_valid",
             ),
         ]
 
@@ -322,6 +339,15 @@ class CaseImage(models.Model):
         max_length=16, choices=RegionSource.choices, default=RegionSource.NONE
     )
     needs_review = models.BooleanField(default=False)
+    # The physical size of a pixel (mm) for the reader's calipers: from the ultrasound region's
+    # PhysicalDeltaX/Y or PixelSpacing; null when the file says nothing (calipers read pixels).
+    spacing_x_mm = models.FloatField(null=True, blank=True)
+    spacing_y_mm = models.FloatField(null=True, blank=True)
+    spacing_source = models.CharField(max_length=24, blank=True)
+    # A cine's frames as display renditions, in order (empty for a single frame); `frame` is the
+    # one of them the model gets and the reader sees first (the middle one, see imaging.decoding).
+    frames = models.JSONField(default=list, blank=True)
+    frame = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -340,6 +366,11 @@ class CaseImage(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(region_source__in=RegionSource.values), name="image_region_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(spacing_x_mm__isnull=True) & Q(spacing_y_mm__isnull=True))
+                | (Q(spacing_x_mm__gt=0) & Q(spacing_y_mm__gt=0)),
+                name="image_spacing_both_or_none",
             ),
         ]
 

@@ -84,3 +84,46 @@ def case_label(page: Any) -> str:
     """The label of the case on the reading screen, once one is shown."""
     page.wait_for_function("() => document.getElementById('case-label').textContent !== '…'")
     return str(page.text_content("#case-label"))
+
+
+def ai_outputs_create(study: Any, *, image_probability: Any = lambda n: 0.8) -> None:
+    """A model for the study with a heatmap (a left-to-right ramp) and a probability for every
+    image (`image_probability(n)` for a case's n-th image), the case's soft vote 0.8, both
+    rounds open: what a browser test of the reading screen starts from."""
+    import cv2
+    import numpy as np
+    from django.core.files.base import ContentFile
+
+    from inference.worker.models import CasePrediction, ModelVersion, Prediction
+
+    model = ModelVersion.objects.create(
+        name="browser-model", architecture="resnet18", checkpoint="m.pt", checkpoint_sha256="1" * 64
+    )
+    ramp = np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (192, 1))
+    heatmap = cv2.imencode(".png", ramp)[1].tobytes()
+    for case in study.cases.all():
+        for n, image in enumerate(case.images.all()):
+            prediction = Prediction(
+                image=image, model_version=model, probability=image_probability(n)
+            )
+            prediction.heatmap.save(f"{image.pk}.png", ContentFile(heatmap), save=False)
+            prediction.save()
+        CasePrediction.objects.create(
+            case=case,
+            model_version=model,
+            probability=0.8,
+            malignant=True,
+            threshold=0.5,
+            n_images=case.images.count(),
+        )
+    study.ai_model = model
+    study.save()
+
+
+def benign_and_next(page: Any) -> None:
+    """Answer the case on screen benign (confidence 45, by keyboard) and wait for the next."""
+    label = case_label(page)
+    page.keyboard.press("b")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => document.getElementById('case-label').textContent !== '{label}'")

@@ -84,9 +84,11 @@ def _read_session(page: Any, cases: int) -> None:
     """Read every case of the open session with the keyboard: alternate calls, a confidence."""
     for number in range(cases):
         label = case_label(page)
-        page.keyboard.press("m" if number % 2 == 0 else "b")
+        malignant = number % 2 == 0
+        page.keyboard.press("m" if malignant else "b")
+        # A confidence on the side of the call (the screen asks when they disagree).
         for _ in range(number + 1):
-            page.keyboard.press("ArrowUp")
+            page.keyboard.press("ArrowUp" if malignant else "ArrowDown")
         page.keyboard.press("Enter")
         if number < cases - 1:
             page.wait_for_function(

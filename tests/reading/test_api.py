@@ -57,6 +57,11 @@ def reading_study_create(p: Personas) -> Personas:
                 display=display,
                 thumbnail=display,
                 source_name=f"patient-file-{n}-{position}.dcm",
+                # a cine with a physical scale: its frame URLs are walked as well
+                frames=[display, display],
+                spacing_x_mm=0.1,
+                spacing_y_mm=0.1,
+                spacing_source="ultrasound_region",
             )
             Prediction.objects.create(
                 image=image, model_version=model, probability=0.91, heatmap=heat
@@ -111,6 +116,14 @@ def _walk(client: Client, start: list[str]) -> dict[str, bytes]:
     return seen
 
 
+def _file_kind(url: str) -> str:
+    from django.core import signing
+
+    from readerstudy.reading.files import SALT
+
+    return str(signing.loads(url.rsplit("/", 1)[1], salt=SALT)[2])
+
+
 def _start(client: Client, round_id: int) -> int:
     response = client.post(f"/api/reading/rounds/{round_id}/start/")
     assert response.status_code == 201, response.content
@@ -133,6 +146,9 @@ def test_a_round_one_reader_reaches_no_ai_output_truth_or_identity(reading_study
     )
     images = [url for url in pages if url.startswith("/reading/files/")]
     assert images, "the walk reached no image"
+    assert f"/api/reading/sessions/{session}/my-reads/" in pages  # the list a reader goes back from
+    kinds = {_file_kind(url) for url in images}
+    assert kinds == {"display", "thumbnail", "frame"}, kinds  # cine frames walked, no heatmap
     for url, content in pages.items():
         text = content.decode("latin-1")
         for word in FORBIDDEN:

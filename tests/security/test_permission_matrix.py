@@ -168,6 +168,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api:session-start", "post"): api(reader="ok", superuser="404"),  # resumes
     ("api:session-current", "get"): api(reader="ok", superuser="404"),
     ("api:session-case", "get"): api(reader="403", superuser="404"),  # no going back
+    ("api:session-reads", "get"): api(reader="ok", superuser="404"),  # my reads, to go back from
     ("api:read-submit", "post"): api(reader="bad", superuser="404"),
     ("api:read-revise", "post"): api(reader="bad", superuser="404"),
     ("api:study-console", "get"): api(coordinator="ok"),

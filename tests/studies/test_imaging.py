@@ -575,10 +575,11 @@ def test_pseudonym_is_stable_short_readable_and_secret_dependent() -> None:
 def test_renditions_are_small_jpegs_of_capped_size(phantom_images) -> None:
     big = cv2.resize(phantom_images[0].rgb, (2400, 1800))
     display = imaging.render_display(big)
-    assert decode(display).rgb.shape == (768, 1024, 3)
+    assert decode(display).rgb.shape == (1536, 2048, 3)  # the original's size, up to 2048 a side
     thumb = decode(imaging.render_thumbnail(big)).rgb
     assert max(thumb.shape[:2]) == 256
-    case = [imaging.render_display(i.rgb) for i in phantom_images[:4]]
+    # what readers get: the blanked view (no burned-in text), four views within the case budget
+    case = [imaging.render_display(i.view.rgb) for i in phantom_images[:4]]
     assert sum(len(d) for d in case) < 400_000
     assert (
         decode(imaging.render_display(phantom_images[0].rgb)).rgb.shape
@@ -605,3 +606,56 @@ def test_content_names_depend_only_on_the_bytes() -> None:
     assert name == imaging.content_file_name(b"abc", extension=".jpg")
     assert name != imaging.content_file_name(b"abd", extension="jpg")
     assert re.fullmatch(r"[0-9a-f]{2}/[0-9a-f]{64}\.jpg", name)
+
+
+def test_a_grey_display_rendition_is_a_one_channel_jpeg_close_enough_to_window() -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    grey = np.clip(rng.normal(120, 30, (300, 400)), 0, 255).astype(np.uint8)
+    data = imaging.render_display(np.repeat(grey[..., None], 3, axis=2))
+    assert Image.open(io.BytesIO(data)).mode == "L"
+    back = np.asarray(Image.open(io.BytesIO(data)), dtype=int)
+    assert np.abs(back - grey).mean() < 4  # a few grey levels: below a window of 40 levels
+
+
+def test_physical_spacing_comes_from_the_ultrasound_region_in_cm_else_pixel_spacing() -> None:
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    region = Dataset()
+    region.RegionDataType = 1
+    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3
+    region.PhysicalDeltaX, region.PhysicalDeltaY = 0.008, 0.01
+    ds = Dataset()
+    ds.SequenceOfUltrasoundRegions = Sequence([region])
+    ds.PixelSpacing = [0.5, 0.4]
+    spacing = imaging.physical_spacing(ds)
+    assert spacing is not None
+    assert (spacing.x_mm, spacing.y_mm, spacing.source) == pytest.approx(
+        (0.08, 0.1, "ultrasound_region")
+    )
+    region.PhysicalUnitsXDirection = 0  # no units: the region says nothing usable
+    spacing = imaging.physical_spacing(ds)
+    assert spacing is not None
+    assert (spacing.x_mm, spacing.y_mm, spacing.source) == (
+        0.4,
+        0.5,
+        "pixel_spacing",
+    )
+    del ds.PixelSpacing
+    assert imaging.physical_spacing(ds) is None
+    ds.PixelSpacing = [0, 0]
+    assert imaging.physical_spacing(ds) is None
+    assert imaging.physical_spacing(None) is None
+
+
+def test_a_long_cine_keeps_evenly_spaced_frames_up_to_the_cap() -> None:
+    from readerstudy.studies.imaging.renditions import MAX_STORED_FRAMES
+
+    assert imaging.stored_frame_indices(30) == list(range(30))
+    kept = imaging.stored_frame_indices(1000)
+    assert len(kept) == MAX_STORED_FRAMES
+    assert kept[0] == 0
+    assert kept[-1] < 1000
+    assert kept == sorted(set(kept))

@@ -81,6 +81,18 @@ def test_a_phantom_study_imports_with_renditions_and_pseudonyms(phantom: Path) -
     pseudonyms = set(Case.objects.filter(study=study).values_list("patient_pseudonym", flat=True))
     assert len(pseudonyms) == len(patients)
     assert not pseudonyms & patients
+    # the calipers' scale: the phantom's B-mode region says it in cm per pixel
+    for stored, row in zip(
+        CaseImage.objects.filter(case__study=study).order_by("case__key", "position"),
+        sorted(rows, key=lambda r: r["case_id"]),
+        strict=True,
+    ):
+        region = pydicom.dcmread(phantom / row["file"]).SequenceOfUltrasoundRegions[0]
+        assert stored.spacing_source == "ultrasound_region"
+        assert stored.spacing_x_mm == pytest.approx(float(region.PhysicalDeltaX) * 10)
+        assert stored.spacing_y_mm == pytest.approx(float(region.PhysicalDeltaY) * 10)
+        assert stored.frames == []
+        assert stored.frame == 0
 
 
 @pytest.mark.django_db
@@ -275,6 +287,43 @@ def test_jpeg_phantoms_import_with_a_detected_region(tmp_path: Path) -> None:
         CaseImage.objects.filter(case__study=study).values_list("region_source", flat=True)
     )
     assert sources == {"detected"}
+    assert set(
+        CaseImage.objects.filter(case__study=study).values_list("spacing_x_mm", flat=True)
+    ) == {None}
+
+
+@pytest.mark.django_db
+def test_a_cine_stores_every_frame_blanked_and_the_model_keeps_the_middle_one(
+    tmp_path: Path,
+) -> None:
+    from pydicom.data import get_testdata_file
+
+    source = get_testdata_file("examples_ybr_color.dcm", download=False)
+    if source is None:
+        pytest.skip("pydicom's cine example is not present locally")
+    folder = tmp_path / "cine"
+    folder.mkdir()
+    shutil.copy(source, folder / "cine.dcm")
+    _write_rows(folder, [{
+        "patient_id": "P9", "case_id": "CINE", "file": "cine.dcm", "truth": "benign",
+        "cohort": "internal_test", "roi_x": "100", "roi_y": "80", "roi_w": "60", "roi_h": "50",
+        "region_x": "20", "region_y": "10", "region_w": "280", "region_h": "220",
+    }])  # fmt: skip
+    study = StudyFactory.create()
+    cases_import(study=study, path=folder, actor=None)
+    image = CaseImage.objects.get(case__study=study)
+    assert len(image.frames) == 30
+    assert image.frame == 15
+    middle = imaging.decode(default_storage.open(image.frames[15]).read()).rgb.astype(int)
+    shown = imaging.decode(default_storage.open(str(image.display.name)).read()).rgb.astype(int)
+    assert np.abs(middle - shown).mean() < 4  # the same frame, at the two qualities
+    for name in (image.frames[0], image.frames[29]):
+        frame = imaging.decode(default_storage.open(name).read()).rgb
+        assert frame[:5].max() < 12
+        assert frame[:, :15].max() < 12
+    header = imaging.physical_spacing(pydicom.dcmread(source))
+    assert header is not None
+    assert image.spacing_x_mm == pytest.approx(header.x_mm)
 
 
 @pytest.mark.django_db

@@ -1,203 +1,211 @@
 // The reading screen: one case at a time, server-ordered; time on case counts only while visible.
-import { ApiError, clearErrors, getJson, postJson, showErrors } from "./api.js";
+// The parts: reading/viewer.js (canvases, window/level, zoom), reading/tools.js (mouse tools,
+// layouts, cine, fullscreen), reading/calipers.js (distances in mm), reading/answer.js (the case
+// form's steps), reading/ai_panel.js (assisted rounds only, loaded on demand).
+import { getJson, withId } from "./api.js";
+import { AnswerForm } from "./reading/answer.js";
+import { Calipers, formatLength, lengthMm, spacingText } from "./reading/calipers.js";
+import { Tools } from "./reading/tools.js";
+import { loadImage } from "./reading/viewer.js";
 
-const SUBMIT_ATTEMPTS = 4;
-// Answers that mean "not now" rather than "no": a proxy without its app, the app without its database.
-const TRANSIENT_STATUS = new Set([502, 503, 504]);
+const root = document.getElementById("reading");
+const $ = (id) => document.getElementById(id);
+const assisted = root.dataset.assisted === "true";
+const revisionsAllowed = root.dataset.revisions === "true";
+const form = $("answer");
 
-{
-  const root = document.getElementById("reading");
-  const assisted = root.dataset.assisted === "true";
-  const $ = (id) => document.getElementById(id);
-  const form = $("answer");
-  const confidence = $("confidence");
-  const image = $("main-image");
-  const stage = $("stage");
-  const viewer = $("viewer");
-  const state = { case: null, imageIndex: 0, zoom: 1, panX: 0, panY: 0, nonce: null,
-                  activeMs: 0, visibleSince: null, touched: false, busy: false };
+// --- active time: paused while the tab is hidden -------------------------------------------
+const clock = { ms: 0, since: null };
+const clockStart = () => { if (!document.hidden && clock.since === null) clock.since = performance.now(); };
+const clockStop = () => { if (clock.since !== null) { clock.ms += performance.now() - clock.since; clock.since = null; } };
+const clockReset = () => { clock.ms = 0; clock.since = null; clockStart(); };
+const activeMs = () => Math.round(clock.ms + (clock.since === null ? 0 : performance.now() - clock.since));
+document.addEventListener("visibilitychange", () => (document.hidden ? clockStop() : clockStart()));
 
-  // --- active time: paused while the tab is hidden -------------------------------------------
-  const clockStart = () => { if (!document.hidden && state.visibleSince === null) state.visibleSince = performance.now(); };
-  const clockStop = () => { if (state.visibleSince !== null) { state.activeMs += performance.now() - state.visibleSince; state.visibleSince = null; } };
-  const activeMs = () => Math.round(state.activeMs + (state.visibleSince === null ? 0 : performance.now() - state.visibleSince));
-  document.addEventListener("visibilitychange", () => (document.hidden ? clockStop() : clockStart()));
+// --- the viewer ------------------------------------------------------------------------------
+const showRoi = $("show-roi");
+const roiLayer = (context, viewport) => {
+  if (!showRoi.checked) return;
+  const [x, y, w, h] = viewport.image.roi;
+  const ratio = devicePixelRatio || 1;
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  const a = viewport.toCanvas({ x, y }), b = viewport.toCanvas({ x: x + w, y: y + h });
+  context.strokeStyle = "#facc15"; context.lineWidth = 1.5; context.setLineDash([6, 4]);
+  context.strokeRect(a.x, a.y, b.x - a.x, b.y - a.y);
+};
 
-  // --- view: zoom, pan, brightness / contrast, lesion box, heatmap ----------------------------
-  const applyTransform = () => {
-    stage.style.transform = `translate(${state.panX}px, ${state.panY}px) scale(${state.zoom})`;
-  };
-  const applyFilter = () => {
-    image.style.filter = `brightness(${$("brightness").value}%) contrast(${$("contrast").value}%)`;
-  };
-  const resetView = () => {
-    state.zoom = 1; state.panX = 0; state.panY = 0;
-    $("brightness").value = 100; $("contrast").value = 100;
-    applyTransform(); applyFilter();
-  };
-  const zoomBy = (factor) => { state.zoom = Math.min(8, Math.max(1, state.zoom * factor)); applyTransform(); };
-  $("zoom-in").addEventListener("click", () => zoomBy(1.25));
-  $("zoom-out").addEventListener("click", () => zoomBy(0.8));
-  $("reset").addEventListener("click", resetView);
-  $("brightness").addEventListener("input", applyFilter);
-  $("contrast").addEventListener("input", applyFilter);
-  viewer.addEventListener("wheel", (event) => { event.preventDefault(); zoomBy(event.deltaY < 0 ? 1.1 : 0.9); }, { passive: false });
-  let drag = null;
-  viewer.addEventListener("pointerdown", (event) => { drag = { x: event.clientX - state.panX, y: event.clientY - state.panY }; viewer.setPointerCapture(event.pointerId); });
-  viewer.addEventListener("pointermove", (event) => { if (drag) { state.panX = event.clientX - drag.x; state.panY = event.clientY - drag.y; applyTransform(); } });
-  viewer.addEventListener("pointerup", () => { drag = null; });
-  $("show-roi").addEventListener("change", () => { $("roi").hidden = !$("show-roi").checked; });
+let ai = null;
+const layers = [];
+const redraw = () => tools.viewports.forEach((v) => v.draw());
+const calipers = new Calipers({ onChange: () => { listMeasurements(); redraw(); } });
 
-  const heatmapCanvas = $("heatmap");
-  const setHeatmapVisible = (visible) => {
-    if (!heatmapCanvas) return;
-    $("show-heatmap").checked = visible;
-    heatmapCanvas.hidden = !visible;
-  };
-  if (assisted) {
-    $("show-heatmap").addEventListener("change", () => setHeatmapVisible($("show-heatmap").checked));
-    $("heatmap-opacity").addEventListener("input", () => { heatmapCanvas.style.opacity = $("heatmap-opacity").value / 100; });
-    heatmapCanvas.style.opacity = $("heatmap-opacity").value / 100;
-  }
-  // A perceptual-ish blue→red colour map for the 8-bit Grad-CAM map; low values stay transparent.
-  const colour = (v) => {
-    const t = v / 255;
-    return [Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 3)))),
-            Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 2)))),
-            Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - 1)))),
-            Math.round(255 * Math.min(1, t * 1.6))];
-  };
-  const drawHeatmap = (url, width, height) => {
-    const source = new Image();
-    source.onload = () => {
-      heatmapCanvas.width = width; heatmapCanvas.height = height;
-      const context = heatmapCanvas.getContext("2d");
-      context.drawImage(source, 0, 0, width, height);
-      const pixels = context.getImageData(0, 0, width, height);
-      for (let i = 0; i < pixels.data.length; i += 4) {
-        const [r, g, b, a] = colour(pixels.data[i]);
-        pixels.data[i] = r; pixels.data[i + 1] = g; pixels.data[i + 2] = b; pixels.data[i + 3] = a;
-      }
-      context.putImageData(pixels, 0, 0);
-    };
-    source.src = url;
-  };
+const status = (viewportOrMessage) => {
+  if (typeof viewportOrMessage === "string") { $("status-line").textContent = viewportOrMessage; return; }
+  const v = viewportOrMessage;
+  if (!v.image) return;
+  const zoom = Math.round(v.view.scale * v.image.scale ** -1 * (devicePixelRatio || 1) * 100);
+  $("status-line").textContent = `W ${v.window.width} L ${v.window.level}${v.invert ? " · inverted" : ""} · zoom ${zoom}% of the original's pixels · ${spacingText(v.image)}`;
+  $("spacing-note").textContent = `${spacingText(v.image)} Choose Distance (D) and drag across the lesion.`;
+};
 
-  const showImage = (index) => {
-    const images = state.case.images;
-    if (!images.length) return;
-    state.imageIndex = (index + images.length) % images.length;
-    const current = images[state.imageIndex];
-    image.src = current.display;
-    image.width = current.width; image.height = current.height;
-    stage.style.width = `${current.width}px`; stage.style.height = `${current.height}px`;
-    const [x, y, w, h] = current.roi;
-    Object.assign($("roi").style, { left: `${x}px`, top: `${y}px`, width: `${w}px`, height: `${h}px` });
-    document.querySelectorAll("#thumbs button").forEach((b, i) => b.classList.toggle("active", i === state.imageIndex));
-    if (assisted && current.heatmap) drawHeatmap(current.heatmap, current.width, current.height);
-  };
+const tools = new Tools({ $, container: $("viewports"), layers, onStatus: status, onCalipers: calipers });
+layers.push((context, viewport) => ai?.layer(context, viewport), roiLayer, calipers.layer);
+showRoi.addEventListener("change", redraw);
 
-  // --- the answer ----------------------------------------------------------------------------
-  const setConfidenceTouched = () => {
-    state.touched = true;
-    confidence.classList.remove("untouched");
-    $("confidence-value").textContent = confidence.value;
-  };
-  confidence.addEventListener("input", setConfidenceTouched);
-  const setDecision = (value) => { form.querySelector(`input[name=decision][value=${value}]`).checked = true; };
-
-  const showError = (message) => { clearErrors(form); $("answer-error").textContent = message; $("answer-error").hidden = !message; };
-
-  const render = (payload) => {
-    $("progress").max = payload.total; $("progress").value = payload.done;
-    $("progress-text").textContent = `${Math.min(payload.done + 1, payload.total)} of ${payload.total}`;
-    if (payload.complete) {
-      clockStop();
-      document.querySelector(".viewer-area").hidden = true; $("done").hidden = false;
-      $("progress-text").textContent = `${payload.done} of ${payload.total}`;
-      return;
+const listMeasurements = () => {
+  const list = $("measurements");
+  list.replaceChildren();
+  calipers.items.forEach((item, i) => {
+    const entry = document.createElement("li");
+    const view = tools.images.findIndex((image) => image.id === item.image.id) + 1;
+    const text = document.createElement("span");
+    text.textContent = `${i + 1}. ${formatLength(item.a, item.b, item.image.spacing)} · view ${view}${item.fillsMaxDiameter ? " · max diameter" : ""}`;
+    entry.append(text);
+    const mm = lengthMm(item.a, item.b, item.image.spacing);
+    if (mm !== null && form.elements.namedItem("max_diameter_mm")) {
+      const use = document.createElement("button");
+      use.type = "button"; use.textContent = "Use as max diameter";
+      use.addEventListener("click", () => { calipers.useAsMaxDiameter(item); answer.setMaxDiameter(mm); });
+      entry.append(use);
     }
-    const item = payload.case;
-    state.case = item; state.nonce = crypto.randomUUID(); state.activeMs = 0; state.visibleSince = null; state.touched = false;
-    clockStart();
-    $("case-label").textContent = item.case;
-    form.reset(); confidence.value = 50; confidence.classList.add("untouched");
-    $("confidence-value").textContent = "not set"; showError("");
-    const thumbs = $("thumbs"); thumbs.replaceChildren();
-    item.images.forEach((img, i) => {
-      const button = document.createElement("button");
-      button.type = "button"; button.title = `Image ${i + 1}${img.plane ? " (" + img.plane + ")" : ""}`;
-      const thumb = document.createElement("img"); thumb.src = img.thumbnail; thumb.alt = button.title;
-      button.append(thumb); button.addEventListener("click", () => showImage(i)); thumbs.append(button);
-    });
-    if (assisted) {
-      const ai = item.ai || {};
-      $("ai-result").textContent = ai.available
-        ? `Probability of malignancy ${(ai.probability * 100).toFixed(0)}% — AI class: ${ai.malignant ? "malignant" : "benign"}`
-        : "No AI output for this case.";
-      setHeatmapVisible(true);
-    }
-    resetView(); showImage(0);
-    viewer.focus();
-  };
-
-  const load = async () => render(await getJson(root.dataset.currentUrl));
-
-  const submit = async () => {
-    if (state.busy || !state.case) return;
-    const decision = form.querySelector("input[name=decision]:checked");
-    if (!decision) { showError("Choose benign (B) or malignant (M)."); return; }
-    if (!state.touched) { showError("Set your confidence of malignancy (drag the slider or use ↑/↓)."); return; }
-    const features = {};
-    form.querySelectorAll("details select, details input").forEach((field) => { if (field.value) features[field.name] = field.value; });
-    const body = { case: state.case.case, decision: decision.value, confidence: Number(confidence.value),
-                   nonce: state.nonce, active_ms: activeMs(), features, comment: form.comment.value };
-    state.busy = true; $("submit").disabled = true;
-    // Retries reuse the nonce: the server stores one read however often this arrives.
-    const kept = "Your answer is kept — press Enter to retry.";
-    let failure = null;
-    for (let attempt = 0; attempt < SUBMIT_ATTEMPTS; attempt += 1) {
-      try {
-        const result = await postJson(root.dataset.readsUrl, body);
-        state.busy = false; $("submit").disabled = false;
-        render(result.next);
-        return;
-      } catch (error) {
-        // The server answered no: retrying cannot help; show why, next to the field at fault.
-        // It answered "briefly unavailable" (its database connection dropped): retry as if
-        // the network had failed, since the nonce makes the retry safe.
-        if (error instanceof ApiError && !TRANSIENT_STATUS.has(error.status)) {
-          showErrors(form, error, $("answer-error")); failure = null; break;
-        }
-        failure = error instanceof ApiError ? `${error.message} ${kept}` : `Could not reach the server. ${kept}`;
-        if (attempt + 1 < SUBMIT_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
-      }
-    }
-    if (failure) showError(failure);
-    state.busy = false; $("submit").disabled = false;
-  };
-  form.addEventListener("submit", (event) => { event.preventDefault(); submit(); });
-
-  document.addEventListener("keydown", (event) => {
-    const typing = ["TEXTAREA", "SELECT"].includes(event.target.tagName) || (event.target.tagName === "INPUT" && event.target.type === "number");
-    if (typing) return;
-    const key = event.key;
-    if (key === "b" || key === "B") setDecision("benign");
-    else if (key === "m" || key === "M") setDecision("malignant");
-    else if (key === "ArrowUp" || key === "ArrowDown") {
-      if (event.target === confidence) { setConfidenceTouched(); return; }
-      confidence.value = Number(confidence.value) + (key === "ArrowUp" ? 5 : -5); setConfidenceTouched();
-    } else if (key === "ArrowLeft" || key === "ArrowRight") {
-      if (event.target === confidence) return;
-      showImage(state.imageIndex + (key === "ArrowRight" ? 1 : -1));
-    } else if ((key === "h" || key === "H") && assisted) setHeatmapVisible(!$("show-heatmap").checked);
-    else if (key === "+" || key === "=") zoomBy(1.25);
-    else if (key === "-") zoomBy(0.8);
-    else if (key === "0") resetView();
-    else if (key === "Enter") { event.preventDefault(); submit(); }
-    else return;
-    event.preventDefault();
+    const remove = document.createElement("button");
+    remove.type = "button"; remove.textContent = "Delete"; remove.setAttribute("aria-label", `Delete measurement ${i + 1}`);
+    remove.addEventListener("click", () => calipers.remove(item));
+    entry.append(remove);
+    list.append(entry);
   });
+};
 
-  load().catch((error) => showError(error.message));
+// --- the case ----------------------------------------------------------------------------------
+const answer = new AnswerForm({
+  $, form,
+  rule: root.dataset.consistency,
+  threshold: Number(root.dataset.threshold),
+  onNext: (payload) => render(payload),
+  collect: () => ({ measurements: calipers.payload() }),
+});
+answer.activeMs = activeMs;
+
+const showThumbs = (item) => {
+  const thumbs = $("thumbs");
+  thumbs.replaceChildren();
+  item.images.forEach((img, i) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.title = `View ${i + 1}${img.plane ? ` (${img.plane})` : ""}${img.frames.length ? `, cine of ${img.frames.length} frames` : ""}`;
+    const thumb = document.createElement("img"); thumb.src = img.thumbnail; thumb.alt = button.title;
+    button.append(thumb); button.addEventListener("click", () => tools.showImage(i)); thumbs.append(button);
+  });
+};
+
+const showCase = async (item, { step = "answering", url = root.dataset.readsUrl } = {}) => {
+  clockReset();
+  $("case-label").textContent = item.case;
+  $("revising-badge").hidden = step !== "revising";
+  calipers.clear();
+  answer.begin({ item, step, url, read: step === "revising" ? item.read : null });
+  showThumbs(item);
+  if (ai) ai.showCase(item);
+  await tools.showCase(item.images);
+  $("viewports").focus();
+};
+
+const render = async (payload) => {
+  $("progress").max = payload.total; $("progress").value = payload.done;
+  $("progress-text").textContent = `${Math.min(payload.done + 1, payload.total)} of ${payload.total}`;
+  if (payload.complete) {
+    clockStop(); tools.stop();
+    $("viewer-area").hidden = true; $("done").hidden = false;
+    $("progress-text").textContent = `${payload.done} of ${payload.total}`;
+    $("case-label").textContent = "–";
+    return;
+  }
+  $("viewer-area").hidden = false; $("done").hidden = true;
+  await showCase(payload.case);
+};
+
+const loadCurrent = async () => render(await getJson(root.dataset.currentUrl));
+
+// --- going back (where the study allows corrections) -------------------------------------------
+const openEarlier = async () => {
+  const dialog = $("earlier");
+  const list = $("earlier-list");
+  list.replaceChildren();
+  const reads = await getJson(root.dataset.myReadsUrl);
+  if (!reads.length) { const none = document.createElement("li"); none.textContent = "No case read yet."; list.append(none); }
+  for (const read of reads) {
+    const entry = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `Case ${read.case} (#${read.position}): ${read.decision}, ${read.confidence}${read.revision > 1 ? ` · revision ${read.revision}` : ""}`;
+    button.addEventListener("click", async () => {
+      dialog.close();
+      const item = await getJson(withId(root.dataset.caseUrlTemplate, read.case));
+      $("viewer-area").hidden = false; $("done").hidden = true;
+      await showCase(item, { step: "revising", url: root.dataset.reviseUrlTemplate.replace("/cases/0/", `/cases/${encodeURIComponent(read.case)}/`) });
+    });
+    entry.append(button);
+    list.append(entry);
+  }
+  dialog.showModal();
+};
+if (revisionsAllowed) {
+  $("earlier-open").addEventListener("click", () => openEarlier().catch((e) => answer.showError(e.message)));
+  $("earlier-open-done")?.addEventListener("click", () => openEarlier().catch((e) => answer.showError(e.message)));
+  $("revise-cancel").addEventListener("click", () => loadCurrent().catch((e) => answer.showError(e.message)));
 }
+$("help-open").addEventListener("click", () => $("help").showModal());
+
+// --- keyboard ----------------------------------------------------------------------------------
+const KEYS = {
+  b: () => answer.setDecision("benign"),
+  m: () => answer.setDecision("malignant"),
+  w: () => tools.setTool("window"),
+  p: () => tools.setTool("pan"),
+  d: () => tools.setTool("caliper"),
+  i: () => tools.toggleInvert(),
+  r: () => tools.reset(),
+  z: () => tools.current().oneToOne(),
+  0: () => tools.current().fit(),
+  l: () => tools.cycleLayout(),
+  f: () => tools.toggleFullscreen(),
+  "?": () => $("help").showModal(),
+  "+": () => tools.zoom(1.25), "=": () => tools.zoom(1.25), "-": () => tools.zoom(0.8),
+  1: () => tools.preset(0), 2: () => tools.preset(1), 3: () => tools.preset(2), 4: () => tools.preset(3),
+  " ": () => tools.togglePlay(),
+  ",": () => tools.stepFrame(-1), ".": () => tools.stepFrame(1),
+  PageUp: () => tools.stepFrame(-1), PageDown: () => tools.stepFrame(1),
+  ArrowLeft: () => tools.step(-1), ArrowRight: () => tools.step(1),
+  ArrowUp: () => answer.nudge(5), ArrowDown: () => answer.nudge(-5),
+  Escape: () => calipers.cancel(),
+  Enter: () => answer.submit(),
+};
+if (assisted) KEYS.h = () => ai?.toggle();
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  const typing = ["TEXTAREA", "SELECT"].includes(target.tagName) || (target.tagName === "INPUT" && ["number", "text"].includes(target.type));
+  if (typing || event.altKey || event.metaKey || (event.ctrlKey && event.key !== "Enter")) return;
+  if (document.querySelector("dialog[open]")) return; // a dialog has the keyboard
+  // A button of the form or a dialog does its own action; the viewer's tool buttons leave the
+  // keys to the reading (Enter submits, whichever tool was clicked last).
+  if (target.tagName === "BUTTON" && target.closest("form, dialog") && (event.key === "Enter" || event.key === " ")) return;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  // On the slider, arrows move it (the browser does) and mark it set; ←/→ stay with the slider.
+  if (target === $("confidence") && key.startsWith("Arrow")) { if (key === "ArrowUp" || key === "ArrowDown") answer.touch(); return; }
+  const action = KEYS[key] ?? KEYS[event.key];
+  if (!action) return;
+  event.preventDefault();
+  action();
+});
+
+// --- start -------------------------------------------------------------------------------------
+const start = async () => {
+  if (assisted) {
+    const { createAiPanel } = await import("./reading/ai_panel.js");
+    ai = createAiPanel({ $, loadImage, redraw });
+    tools.labelFor = ai.viewLabel;
+  }
+  await loadCurrent();
+};
+start().catch((error) => answer.showError(error.message));

@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     )
     from readerstudy.studies.imaging.regions import (
         Region,
+        Spacing,
         blank_outside,
         detect_sector,
+        physical_spacing,
         ultrasound_region,
     )
     from readerstudy.studies.imaging.renditions import (
@@ -30,7 +32,9 @@ if TYPE_CHECKING:
         display_geometry,
         model_input_crop,
         render_display,
+        render_frame,
         render_thumbnail,
+        stored_frame_indices,
     )
 
 _HOME = {
@@ -39,6 +43,10 @@ _HOME = {
     "decode": "decoding",
     "decode_dataset": "decoding",
     "Region": "regions",
+    "Spacing": "regions",
+    "physical_spacing": "regions",
+    "render_frame": "renditions",
+    "stored_frame_indices": "renditions",
     "blank_outside": "regions",
     "detect_sector": "regions",
     "ultrasound_region": "regions",
@@ -53,6 +61,7 @@ __all__ = [
     "DecodedImage",
     "ImageRejected",
     "Region",
+    "Spacing",
     "blank_outside",
     "content_file_name",
     "content_hash",
@@ -61,8 +70,11 @@ __all__ = [
     "detect_sector",
     "display_geometry",
     "model_input_crop",
+    "physical_spacing",
     "render_display",
+    "render_frame",
     "render_thumbnail",
+    "stored_frame_indices",
     "ultrasound_region",
 ]
 

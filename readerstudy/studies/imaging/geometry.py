@@ -3,7 +3,7 @@ heatmaps with it, so it imports nothing heavy (no OpenCV, no pydicom)."""
 
 from __future__ import annotations
 
-DISPLAY_LONG_SIDE = 1024
+DISPLAY_LONG_SIDE = 2048
 
 
 def display_geometry(

@@ -61,6 +61,51 @@ def _header_region(ds: Dataset, width: int, height: int) -> Region | None:
     return Region(x0, y0, x1, y1, "dicom", None if len(boxes) == 1 else mask)
 
 
+@dataclass(frozen=True)
+class Spacing:
+    """The physical size of one pixel, in millimetres, and where the file said so."""
+
+    x_mm: float
+    y_mm: float
+    source: str  # ultrasound_region | pixel_spacing
+
+
+CM = 3  # PhysicalUnitsX/YDirection (PS3.3 C.8.5.5.1.15): 3 = cm
+
+
+def physical_spacing(ds: Dataset | None) -> Spacing | None:
+    """The pixel spacing for calipers: the first B-mode ultrasound region whose units are cm
+    (PhysicalDeltaX/Y), else PixelSpacing (row, column order), else None (the reader sees
+    pixels). A zero, negative or absurd value (over 10 mm a pixel) is no spacing at all."""
+    if ds is None:
+        return None
+    for item in ds.get("SequenceOfUltrasoundRegions", []):
+        try:
+            if int(item.RegionDataType) not in BMODE_DATA_TYPES:
+                continue
+            if int(item.PhysicalUnitsXDirection) != CM or int(item.PhysicalUnitsYDirection) != CM:
+                continue
+            spacing = Spacing(
+                float(item.PhysicalDeltaX) * 10,
+                float(item.PhysicalDeltaY) * 10,
+                "ultrasound_region",
+            )
+        except (AttributeError, ValueError, TypeError):
+            continue
+        if _plausible(spacing):
+            return spacing
+    try:
+        row, column = (float(v) for v in ds.PixelSpacing)
+    except (AttributeError, ValueError, TypeError):
+        return None
+    spacing = Spacing(column, row, "pixel_spacing")
+    return spacing if _plausible(spacing) else None
+
+
+def _plausible(spacing: Spacing) -> bool:
+    return all(0 < v <= 10 and v == v for v in (spacing.x_mm, spacing.y_mm))
+
+
 def detect_sector(rgb: np.ndarray, *, min_fraction: float = 0.08) -> Region | None:
     """Find the scanned area as the largest solid, textured bright blob.
 
