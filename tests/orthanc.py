@@ -125,15 +125,17 @@ def orthanc_start(folder: Path) -> Iterator[Orthanc]:
 
 
 class FlakyProxy:
-    """A real HTTP proxy in front of Orthanc that answers 503 to every `every`-th request (the
-    first of each group), or resets the connection, as an overloaded PACS or load balancer does."""
+    """A real HTTP proxy in front of Orthanc that answers the first try of every request with a
+    503 (or resets its connection), as an overloaded PACS or load balancer does; a retry of the
+    same request goes through."""
 
-    def __init__(self, target: str, *, every: int = 2, reset: bool = False) -> None:
+    def __init__(self, target: str, *, reset: bool = False) -> None:
         import http.server
         import threading
 
-        self.target, self.every, self.reset = target, every, reset
+        self.target, self.reset = target, reset
         self.requests = self.failed = 0
+        seen: set[tuple[str, str]] = set()
         lock = threading.Lock()
         proxy = self
 
@@ -144,7 +146,8 @@ class FlakyProxy:
             def _forward(self) -> None:
                 with lock:
                     proxy.requests += 1
-                    fail = proxy.requests % proxy.every == 1
+                    fail = (self.command, self.path) not in seen
+                    seen.add((self.command, self.path))
                     proxy.failed += fail
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None

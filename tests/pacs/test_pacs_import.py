@@ -155,7 +155,7 @@ def test_transient_failures_are_retried_and_the_import_completes(
     orthanc: Orthanc, phantom_dir: Path, settings: Any, reset: bool
 ) -> None:
     _upload_all(orthanc, phantom_dir)
-    with FlakyProxy(orthanc.url, every=2, reset=reset) as proxy:
+    with FlakyProxy(orthanc.url, reset=reset) as proxy:
         settings.PACS_ENDPOINTS = {"flaky": endpoint_config(orthanc, url=f"{proxy.url}/dicom-web")}
         summary = pacs_import(
             study=StudyFactory.create(),
@@ -164,7 +164,9 @@ def test_transient_failures_are_retried_and_the_import_completes(
             actor=None,
         )
     assert summary.cases == 6
-    assert proxy.failed >= summary.images  # every other request failed, and was retried
+    # every search and every retrieval failed once, and was retried
+    assert proxy.failed == 2 * summary.images
+    assert proxy.requests == 2 * proxy.failed
 
 
 def test_wrong_credentials_are_refused_per_row(
