@@ -27,6 +27,7 @@ from readerstudy.env import (
     env_secret_key,
 )
 from readerstudy.logging_config import logging_config
+from readerstudy.pacs_config import pacs_endpoints
 from readerstudy.signin_config import signin_settings
 from readerstudy.storage_config import media_storage
 
@@ -337,3 +338,6 @@ IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", default=4 << 30, mi
 IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", default=16 << 30, minimum=1)
 IMPORT_MAX_FILES = env_int("IMPORT_MAX_FILES", default=20_000, minimum=1)
 IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", default=512 << 20, minimum=1)
+
+# DICOMweb endpoints (readerstudy/pacs_config.py): credentials from the environment or a secrets file.
+PACS_ENDPOINTS = pacs_endpoints()

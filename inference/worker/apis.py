@@ -3,6 +3,8 @@ the reading app's `PrecomputeCreateApi`, since choosing the study's AI depends o
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -15,7 +17,7 @@ from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import User
 from readerstudy.errors import NotFound
-from readerstudy.studies.models import Study
+from readerstudy.studies.models import Case, Study
 
 
 def _coordinated_study(user: object, slug: str) -> Study:
@@ -50,3 +52,30 @@ class PrecomputeDetailApi(APIView):
         if job is None:
             raise NotFound("No such precompute job.")
         return Response(PrecomputeJobOutput(job).data)
+
+
+class CaseAiDicomPushApi(APIView):
+    """Store a case's AI results (heatmap Secondary Captures, probability SRs) into a configured
+    PACS by STOW-RS, in its de-identified study. Coordinators only: it reveals the AI."""
+
+    class PushInput(serializers.Serializer[None]):
+        endpoint = serializers.CharField(max_length=64, help_text="A configured PACS endpoint.")
+
+    class PushOutput(serializers.Serializer[dict[str, Any]]):
+        endpoint = serializers.CharField()
+        instances = serializers.ListField(child=serializers.CharField(), help_text="SOP UIDs.")
+
+    @extend_schema(request=PushInput, responses=PushOutput)
+    def post(self, request: Request, pk: int) -> Response:
+        from inference.worker.dicom_export import case_ai_push
+
+        assert isinstance(request.user, User)
+        user = request.user
+        case = access.get_or_404(
+            Case.objects, user=user, roles=COORDINATE, path="study", what="case", pk=pk
+        )
+        data = self.PushInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = data.validated_data["endpoint"]
+        uids = case_ai_push(case=case, endpoint=endpoint, actor=user)
+        return Response(self.PushOutput({"endpoint": endpoint, "instances": uids}).data)

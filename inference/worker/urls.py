@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inference.worker.apis import ModelVersionListApi, PrecomputeDetailApi
+from inference.worker.apis import CaseAiDicomPushApi, ModelVersionListApi, PrecomputeDetailApi
 
 api_patterns = [
     path("models/", ModelVersionListApi.as_view(), name="model-list"),
@@ -13,4 +13,5 @@ api_patterns = [
         PrecomputeDetailApi.as_view(),
         name="precompute-detail",
     ),
+    path("cases/<int:pk>/ai-dicom/", CaseAiDicomPushApi.as_view(), name="case-ai-dicom"),
 ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from readerstudy.reading.models import ReadingSession, Round, WashoutOverride
 from readerstudy.reading.selectors import reading_cases
 from readerstudy.studies.models import CaseImage, Enrolment, Study
+from readerstudy.studies.pacs import endpoint_names
 
 
 @dataclass
@@ -105,6 +106,7 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
         ),
         "ai_model": study.ai_model,
         "model_versions": list(ModelVersion.objects.order_by("-created_at")[:50]),
+        "pacs_endpoints": endpoint_names(),  # names only: URLs and credentials stay in settings
         "reading_cases_with_ai": with_ai,
         "precompute": job,
         "rounds": rounds,

@@ -24,7 +24,7 @@ from readerstudy.studies.members import (
 )
 from readerstudy.studies.models import CaseImage, ImportJob, Study
 from readerstudy.studies.serializers import StudyOutput
-from readerstudy.studies.services import import_job_create
+from readerstudy.studies.services import import_job_create, pacs_import_job_create
 
 
 def _user(request: Request) -> User:
@@ -49,9 +49,18 @@ class ImportJobOutput(serializers.ModelSerializer[ImportJob]):
     class Meta:
         model = ImportJob
         fields = (
-            "id", "study", "status", "total_images", "done_images", "errors", "summary",
+            "id", "study", "source", "pacs_endpoint", "phase", "status", "total_images", "done_images", "errors", "summary",
             "created_at", "finished_at",
         )  # fmt: skip
+
+
+def _coordinated_study(request: Request, slug: str) -> tuple[User, Study]:
+    # Imports are the coordinator's: to a reader or statistician the URL names nothing.
+    user = _user(request)
+    study = access.get_or_404(
+        Study.objects, user=user, roles=COORDINATE, path="", what="study", slug=slug
+    )
+    return user, study
 
 
 class ImportCreateApi(APIView):
@@ -65,14 +74,37 @@ class ImportCreateApi(APIView):
 
     @extend_schema(request={"multipart/form-data": ImportInput}, responses={202: ImportJobOutput})
     def post(self, request: Request, slug: str) -> Response:
-        user = _user(request)
-        # Imports are the coordinator's: to a reader or statistician the URL names nothing.
-        study = access.get_or_404(
-            Study.objects, user=user, roles=COORDINATE, path="", what="study", slug=slug
-        )
+        user, study = _coordinated_study(request, slug)
         data = self.ImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_job_create(study=study, upload=data.validated_data["archive"], actor=user)
+        return Response(ImportJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class PacsImportCreateApi(APIView):
+    """Upload a worklist CSV naming images in a configured PACS; a worker retrieves and imports
+    them over DICOMweb, all or nothing, as a file import."""
+
+    parser_classes = [MultiPartParser]
+    throttle_scope = "import"
+
+    class PacsImportInput(serializers.Serializer[None]):
+        worklist = serializers.FileField()
+        endpoint = serializers.CharField(max_length=64, help_text="A configured PACS endpoint.")
+
+    @extend_schema(
+        request={"multipart/form-data": PacsImportInput}, responses={202: ImportJobOutput}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        user, study = _coordinated_study(request, slug)
+        data = self.PacsImportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = pacs_import_job_create(
+            study=study,
+            worklist=data.validated_data["worklist"],
+            endpoint=data.validated_data["endpoint"],
+            actor=user,
+        )
         return Response(ImportJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -126,12 +158,6 @@ class ImageRegionSetApi(APIView):
         return Response(self.RegionOutput(image).data)
 
 
-def _coordinated_study(user: User, slug: str) -> Study:
-    return access.get_or_404(
-        Study.objects, user=user, roles=COORDINATE, path="", what="study", slug=slug
-    )
-
-
 class MemberOutput(serializers.Serializer[Member]):
     user_id = serializers.IntegerField()
     email = serializers.EmailField()
@@ -170,14 +196,13 @@ class StudyMemberListCreateApi(APIView):
 
     @extend_schema(responses=MemberOutput(many=True))
     def get(self, request: Request, slug: str) -> Response:
-        study = _coordinated_study(_user(request), slug)
+        _, study = _coordinated_study(request, slug)
         members = members_list(study=study)
         return Response(MemberOutput(members, many=True).data)  # type: ignore[arg-type]
 
     @extend_schema(request=MemberInput, responses={201: InvitationOutput})
     def post(self, request: Request, slug: str) -> Response:
-        user = _user(request)
-        study = _coordinated_study(user, slug)
+        user, study = _coordinated_study(request, slug)
         data = self.MemberInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -199,7 +224,6 @@ class StudyMemberDeleteApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, slug: str, user_pk: int) -> Response:
-        user = _user(request)
-        study = _coordinated_study(user, slug)
+        user, study = _coordinated_study(request, slug)
         member_remove(study=study, actor=user, user_id=user_pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -385,6 +385,11 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ImportSource(models.TextChoices):
+    ARCHIVE = "archive", "Zip archive"
+    PACS = "pacs", "PACS (DICOMweb)"
+
+
 def _upload_path(instance: ImportJob, filename: str) -> str:
     return f"imports/{instance.study_id}/{filename}"
 
@@ -394,6 +399,14 @@ class ImportJob(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="import_jobs")
     upload = models.FileField(upload_to=_upload_path, blank=True)
+    source = models.CharField(
+        max_length=16, choices=ImportSource.choices, default=ImportSource.ARCHIVE
+    )
+    # the name of a configured endpoint (settings.PACS_ENDPOINTS), never its URL or credentials
+    pacs_endpoint = models.CharField(max_length=64, blank=True)
+    phase = models.CharField(
+        max_length=16, blank=True, help_text="A PACS import: resolving, retrieving or importing."
+    )
     status = models.CharField(
         max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
@@ -415,6 +428,11 @@ class ImportJob(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(done_images__lte=F("total_images")), name="import_progress_bounded"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=ImportSource.values)
+                & (Q(source=ImportSource.ARCHIVE) | ~Q(pacs_endpoint="")),
+                name="import_source_valid",
             ),
         ]
 

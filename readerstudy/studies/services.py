@@ -17,7 +17,7 @@ from readerstudy.accounts import access
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
 from readerstudy.errors import ImportRejected
-from readerstudy.studies.models import ImportJob, ImportStatus, Study
+from readerstudy.studies.models import ImportJob, ImportSource, ImportStatus, Study
 
 if TYPE_CHECKING:
     from readerstudy.studies.importing import ImportSummary
@@ -45,6 +45,31 @@ def import_job_create(*, study: Study, upload: UploadedFile, actor: User) -> Imp
     return job
 
 
+@transaction.atomic
+def pacs_import_job_create(
+    *, study: Study, worklist: UploadedFile, endpoint: str, actor: User
+) -> ImportJob:
+    """Keep the worklist and queue its import from the named PACS endpoint on the default queue."""
+    from readerstudy.studies.pacs import WORKLIST_MAX_BYTES, endpoint_get
+
+    access.study_require(user=actor, study=study)
+    endpoint_get(endpoint)  # a name that is not configured is refused now, not in the worker
+    if worklist.size is None or worklist.size > WORKLIST_MAX_BYTES:
+        raise ImportRejected(
+            f"The worklist is larger than the limit of {WORKLIST_MAX_BYTES} bytes."
+        )
+    job = ImportJob(study=study, created_by=actor, source=ImportSource.PACS, pacs_endpoint=endpoint)
+    job.upload.save("worklist.csv", worklist, save=False)
+    job.save()
+    audit_record(
+        actor=actor, action="import.queued", target=job, study=study, data={"pacs": endpoint}
+    )
+    from readerstudy.studies.tasks import import_run
+
+    transaction.on_commit(lambda: import_run.delay(job_pk=job.pk))
+    return job
+
+
 def import_job_run(*, job_pk: int) -> str:
     """Run an uploaded import once and record its outcome; returns the job's status.
 
@@ -59,7 +84,9 @@ def import_job_run(*, job_pk: int) -> str:
         job.status = ImportStatus.RUNNING
         job.save(update_fields=["status"])
     try:
-        result = _upload_import(job=job)
+        result = (
+            _pacs_import(job=job) if job.source == ImportSource.PACS else _upload_import(job=job)
+        )
     except ImportRejected as error:
         return _import_job_finish(
             job=job,
@@ -105,6 +132,30 @@ def _upload_import(*, job: ImportJob) -> ImportSummary:
         return cases_import(
             study=job.study, path=Path(local.name), actor=job.created_by, progress=progress
         )
+
+
+def _pacs_import(*, job: ImportJob) -> ImportSummary:
+    from readerstudy.studies.pacs import pacs_import
+
+    last = 0.0
+
+    def progress(phase: str, done: int, total: int) -> None:
+        nonlocal last
+        if done == total or time.monotonic() - last > 0.5:
+            ImportJob.objects.filter(pk=job.pk).update(
+                phase=phase, done_images=done, total_images=total
+            )
+            last = time.monotonic()
+
+    with default_storage.open(job.upload.name or "", "rb") as upload:
+        worklist = upload.read()
+    return pacs_import(
+        study=job.study,
+        worklist=worklist,
+        endpoint=job.pacs_endpoint,
+        actor=job.created_by,
+        progress=progress,
+    )
 
 
 def _import_job_finish(

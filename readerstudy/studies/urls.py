@@ -9,6 +9,7 @@ from readerstudy.studies.apis import (
     ImageRegionSetApi,
     ImportCreateApi,
     ImportDetailApi,
+    PacsImportCreateApi,
     StudyDetailApi,
     StudyMemberDeleteApi,
     StudyMemberListCreateApi,
@@ -23,6 +24,11 @@ api_patterns = [
         name="study-member",
     ),
     path("studies/<slug:slug>/imports/", ImportCreateApi.as_view(), name="import-create"),
+    path(
+        "studies/<slug:slug>/pacs-imports/",
+        PacsImportCreateApi.as_view(),
+        name="pacs-import-create",
+    ),
     path("imports/<int:pk>/", ImportDetailApi.as_view(), name="import-detail"),
     path("images/<int:pk>/region/", ImageRegionSetApi.as_view(), name="image-region"),
 ]

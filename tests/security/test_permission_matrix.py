@@ -161,6 +161,9 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api:study-member", "delete"): api(coordinator="bad", superuser="bad"),
     ("api:import-create", "post"): api(coordinator="bad", superuser="bad"),
     ("api:import-detail", "get"): api(coordinator="ok"),
+    ("api:pacs-import-create", "post"): api(coordinator="bad", superuser="bad"),
+    # AI results into the PACS reveal the AI: never a reader's, nor a statistician's
+    ("api:case-ai-dicom", "post"): api(coordinator="bad", superuser="bad"),
     ("api:image-region", "post"): api(coordinator="bad", superuser="bad"),
     ("api:reader-rounds", "get"): api(
         nobody="403", reader="ok", coordinator="403", statistician="403", superuser="403"
@@ -394,6 +397,7 @@ def endpoints() -> list[Endpoint]:
 PK_OF = {
     "api:import-detail": "import_job",
     "api:image-region": "image",
+    "api:case-ai-dicom": "case",
     "api:precompute-detail": "precompute_job",
 }
 

@@ -54,44 +54,52 @@ precomputeForm.addEventListener("submit", async (event) => {
   } catch (error) { fail(error, precomputeForm); }
 });
 
-const importForm = document.getElementById("import-form");
-importForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const status = document.getElementById("import-status");
-  const bar = document.getElementById("import-progress");
-  const errors = document.getElementById("import-errors");
-  const listErrors = (lines) => {
-    for (const line of lines || []) {
-      const item = document.createElement("li");
-      item.textContent = line;
-      errors.append(item);
+// An import (a zip upload, or a worklist a worker retrieves from the PACS): upload, then follow
+// the job's progress (and phase: resolving, retrieving, importing) until it ends.
+function importFollow(form, url, prefix) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = document.getElementById(`${prefix}-status`);
+    const bar = document.getElementById(`${prefix}-progress`);
+    const errors = document.getElementById(`${prefix}-errors`);
+    const listErrors = (lines) => {
+      for (const line of lines || []) {
+        const item = document.createElement("li");
+        item.textContent = line;
+        errors.append(item);
+      }
+    };
+    errors.replaceChildren();
+    status.textContent = "uploading…";
+    let job;
+    try {
+      job = await request(url, { method: "POST", body: new FormData(form) });
+    } catch (error) {
+      showErrors(form, error instanceof ApiError ? error : { message: error.message }, null);
+      status.textContent = error.message;
+      if (error instanceof ApiError && Array.isArray(error.extra.errors)) listErrors(error.extra.errors);
+      return;
     }
-  };
-  errors.replaceChildren();
-  status.textContent = "uploading…";
-  let job;
-  try {
-    job = await request(root.dataset.importUrl, { method: "POST", body: new FormData(importForm) });
-  } catch (error) {
-    showErrors(importForm, error instanceof ApiError ? error : { message: error.message }, null);
-    status.textContent = error.message;
-    if (error instanceof ApiError && Array.isArray(error.extra.errors)) listErrors(error.extra.errors);
-    return;
-  }
-  bar.hidden = false;
-  while (job.status === "pending" || job.status === "running") {
-    status.textContent = `${job.status}: ${job.done_images} of ${job.total_images || "?"} images`;
-    bar.max = job.total_images || 1;
-    bar.value = job.done_images;
-    await pause(1000);
-    job = await getJson(withId(root.dataset.importJobUrlTemplate, job.id));
-  }
-  status.textContent = job.status === "succeeded"
-    ? `imported ${job.summary.cases} cases, ${job.summary.images} images`
-    : "rejected: nothing was imported";
-  listErrors(job.errors);
-  if (job.status === "succeeded") setTimeout(() => location.reload(), 1500);
-});
+    bar.hidden = false;
+    while (job.status === "pending" || job.status === "running") {
+      const phase = job.phase ? `${job.phase} ` : "";
+      status.textContent = `${job.status}: ${phase}${job.done_images} of ${job.total_images || "?"} images`;
+      bar.max = job.total_images || 1;
+      bar.value = job.done_images;
+      await pause(1000);
+      job = await getJson(withId(root.dataset.importJobUrlTemplate, job.id));
+    }
+    status.textContent = job.status === "succeeded"
+      ? `imported ${job.summary.cases} cases, ${job.summary.images} images`
+      : "rejected: nothing was imported";
+    listErrors(job.errors);
+    if (job.status === "succeeded") setTimeout(() => location.reload(), 1500);
+  });
+}
+
+importFollow(document.getElementById("import-form"), root.dataset.importUrl, "import");
+const pacsForm = document.getElementById("pacs-import-form");
+if (pacsForm) importFollow(pacsForm, root.dataset.pacsImportUrl, "pacs-import");
 
 // Whether the audit log's hash chain holds: every event links to the one before, so an edited or
 // deleted row shows here (and in `manage.py audit_verify`).
