@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "readerstudy.audit",
     "readerstudy.studies",
     "readerstudy.reading",
+    "readerstudy.questionnaires",
     "inference.worker",
     "analysis.web",
     "frontend",

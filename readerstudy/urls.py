@@ -18,6 +18,7 @@ from readerstudy.accounts import urls as accounts_urls
 from readerstudy.audit import urls as audit_urls
 from readerstudy.errors import page_not_found
 from readerstudy.health import healthz
+from readerstudy.questionnaires import urls as questionnaires_urls
 from readerstudy.reading import urls as reading_urls
 from readerstudy.studies import urls as studies_urls
 
@@ -33,6 +34,7 @@ for _model in (AuthToken, AccessAttempt, AccessFailureLog, AccessLog, TOTPDevice
 api_patterns = [
     *studies_urls.api_patterns,
     *reading_urls.api_patterns,
+    *questionnaires_urls.api_patterns,
     *inference_urls.api_patterns,
     *audit_urls.api_patterns,
     *accounts_urls.api_patterns,
@@ -63,6 +65,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("", include("analysis.web.urls")),
     path("", include(reading_urls.urlpatterns)),
+    path("", include(questionnaires_urls.urlpatterns)),
     path("", include("frontend.urls")),
 ]
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from analysis.web.report import report_get
 from analysis.web.selectors import (
-    modality_label,
     study_audit_export,
     study_case_predictions_export,
     study_cases_export,
+    study_conditions,
     study_image_predictions_export,
     study_reads_export,
 )
@@ -54,6 +54,7 @@ READ_COLUMNS = (
     "supersedes",
     "revision_reason",
     "is_current",
+    "phase",
 )
 CASE_COLUMNS = (
     "case",
@@ -165,7 +166,7 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
     reasons, feature values) made safe; the rest are numbers or our own fixed words."""
     safe = spreadsheet_safe
     no_features = ("",) * len(FEATURE_FIELDS)
-    modalities: dict[tuple[int, bool], str] = {}
+    conditions = study_conditions(study=study)
     for (
         pk,
         reader,
@@ -187,10 +188,12 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
         supersedes,
         reason,
         superseded_by,
+        session_id,
+        phase,
     ) in study_reads_export(study=study).iterator(chunk_size=CHUNK_ROWS):
-        modality = modalities.get((index, assisted))
-        if modality is None:
-            modality = modalities[index, assisted] = modality_label(index=index, assisted=assisted)
+        modality = conditions.label(
+            session=session_id, case=case_id, index=index, assisted=assisted, phase=phase
+        )
         recorded = json.loads(features) if features and features != "{}" else None
         yield (
             pk,
@@ -218,6 +221,7 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
             "" if supersedes is None else supersedes,
             safe(reason),
             int(superseded_by is None),
+            phase,
         )
 
 

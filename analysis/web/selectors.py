@@ -5,6 +5,7 @@ The statistics core never queries; this does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Max, QuerySet, Sum, TextField
@@ -12,13 +13,54 @@ from django.db.models.functions import Cast
 
 from inference.worker.models import CasePrediction, Prediction
 from readerstudy.audit.models import AuditEvent
-from readerstudy.reading.models import Read, ReadingSession, Round
-from readerstudy.studies.models import FEATURE_FIELDS, Case, Study
+from readerstudy.reading.models import Phase, Read, ReadingSession, Round
+from readerstudy.studies.models import FEATURE_FIELDS, Case, Design, Study
 
 
 def modality_label(*, index: int, assisted: bool) -> str:
     """The name a round goes by in the analysis, e.g. "round 1 (unassisted)"."""
     return f"round {index} ({'assisted' if assisted else 'unassisted'})"
+
+
+# The modalities of the designs whose condition is not the round's (labels sort in the order
+# the comparison takes: the later minus the earlier).
+CROSSOVER_UNASSISTED = "condition 1: unassisted"
+CROSSOVER_ASSISTED = "condition 2: assisted"
+SEQUENTIAL_LOCKED = "step 1: unassisted (locked)"
+SEQUENTIAL_FINAL = "step 2: final (assisted)"
+CONTROL_LOCKED = "control step 1: unassisted (locked)"
+CONTROL_FINAL = "control step 2: final (unassisted)"
+
+
+@dataclass(frozen=True)
+class StudyConditions:
+    """What names a read's modality: the design, and for a sequential study the bias-control
+    cases of each session."""
+
+    design: str
+    control: frozenset[tuple[int, int]]  # (session pk, case pk)
+
+    def label(self, *, session: int, case: int, index: int, assisted: bool, phase: str) -> str:
+        """Independent rounds: the round; crossover: the condition; sequential: the step,
+        the bias-control cases apart."""
+        if self.design == Design.CROSSOVER:
+            return CROSSOVER_ASSISTED if assisted else CROSSOVER_UNASSISTED
+        if self.design == Design.SEQUENTIAL:
+            control = (session, case) in self.control
+            if phase == Phase.LOCKED:
+                return CONTROL_LOCKED if control else SEQUENTIAL_LOCKED
+            return CONTROL_FINAL if control else SEQUENTIAL_FINAL
+        return modality_label(index=index, assisted=assisted)
+
+
+def study_conditions(*, study: Study) -> StudyConditions:
+    control: set[tuple[int, int]] = set()
+    if study.design == Design.SEQUENTIAL:
+        for pk, assignment in ReadingSession.objects.filter(round__study=study).values_list(
+            "pk", "assignment"
+        ):
+            control.update((pk, case) for case in assignment.get("control", []))
+    return StudyConditions(design=study.design, control=frozenset(control))
 
 
 # --- the data version -------------------------------------------------------------------------
@@ -40,7 +82,7 @@ def study_data_fingerprint(*, study: Study) -> dict[str, Any]:
     cases_predicted = CasePrediction.objects.filter(case__study=study, model_version_id=model_id)
     aggregates = {"n": Count("id"), "last": Max("id"), "sum": Sum("probability")}
     return {
-        "study": [study.pk, study.slug, study.title, study.ai_threshold, model_id],
+        "study": [study.pk, study.slug, study.title, study.ai_threshold, model_id, study.design],
         "reads": [reads["n"], reads["last"]],
         "cases": [
             [str(v) for v in row]
@@ -78,7 +120,7 @@ def study_reads_export(*, study: Study) -> QuerySet[Read, tuple[Any, ...]]:
             "session__reader__user__username",
             "session__reader__seniority",
             "session__round__index",
-            "session__round__assisted",
+            "assisted",
             "case__key",
             "session__seed",
             "case_id",
@@ -94,6 +136,8 @@ def study_reads_export(*, study: Study) -> QuerySet[Read, tuple[Any, ...]]:
             "supersedes_id",
             "revision_reason",
             "superseded_by__id",
+            "session_id",
+            "phase",
         )
     )
 

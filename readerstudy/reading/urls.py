@@ -21,6 +21,11 @@ from readerstudy.reading.coordinator_apis import (
     WashoutOverrideApi,
 )
 from readerstudy.reading.files import reading_file
+from readerstudy.reading.practice_apis import (
+    PracticeCurrentApi,
+    PracticeStartApi,
+    PracticeSubmitApi,
+)
 
 api_patterns = [
     path("reading/rounds/", ReaderRoundsApi.as_view(), name="reader-rounds"),
@@ -40,6 +45,19 @@ api_patterns = [
         "reading/sessions/<int:session_pk>/cases/<str:label>/revisions/",
         ReadReviseApi.as_view(),
         name="read-revise",
+    ),
+    path(
+        "reading/studies/<slug:slug>/practice/", PracticeStartApi.as_view(), name="practice-start"
+    ),
+    path(
+        "reading/practice/<int:practice_pk>/current/",
+        PracticeCurrentApi.as_view(),
+        name="practice-current",
+    ),
+    path(
+        "reading/practice/<int:practice_pk>/reads/",
+        PracticeSubmitApi.as_view(),
+        name="practice-submit",
     ),
     path("studies/<slug:slug>/console/", StudyConsoleApi.as_view(), name="study-console"),
     path("rounds/<int:round_pk>/open/", RoundOpenApi.as_view(), name="round-open"),

@@ -36,6 +36,18 @@ class StudyStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class Design(models.TextChoices):
+    """How a study's rounds are derived (the FDA's 2022 CADe guidance names them)."""
+
+    INDEPENDENT = "independent", "Independent rounds"
+    CROSSOVER = "crossover", "Crossover"
+    SEQUENTIAL = "sequential", "Sequential"
+
+
+def _new_design_seed() -> str:
+    return f"{secrets.randbits(128):032x}"
+
+
 class Study(models.Model):
     """A reader study: its settings, cases, readers and the model shown in assisted rounds."""
 
@@ -69,6 +81,25 @@ class Study(models.Model):
         related_name="studies",
         help_text="The model whose output assisted rounds show.",
     )
+    design = models.CharField(
+        max_length=16,
+        choices=Design.choices,
+        default=Design.INDEPENDENT,
+        help_text="How the rounds are derived: independent rounds, crossover or sequential.",
+    )
+    # 128 bits from a CSPRNG: the crossover's case blocks and reader arms derive from it.
+    design_seed = models.CharField(max_length=64, default=_new_design_seed, editable=False)
+    bias_control_fraction = models.FloatField(
+        default=0.2,
+        help_text="Sequential design: the fraction of each reader's cases that stays unassisted "
+        "after the lock (the guidance's bias control).",
+    )
+    practice_required = models.BooleanField(
+        default=False, help_text="Readers read the practice cases before their first session."
+    )
+    practice_assisted = models.BooleanField(
+        default=False, help_text="Practice cases show the AI's output (assisted practice)."
+    )
     # Keys the patient pseudonyms and date shifts: a re-import maps a patient to the same pseudonym.
     pseudonym_secret = models.CharField(max_length=64, default=_new_secret, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -87,6 +118,13 @@ class Study(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(washout_days__lte=365), name="study_washout_at_most_a_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(design__in=Design.values), name="study_design_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(bias_control_fraction__gte=0) & Q(bias_control_fraction__lt=1),
+                name="study_bias_control_fraction_unit",
             ),
         ]
 
@@ -215,6 +253,10 @@ class Case(UltrasoundFeatures):
     site = models.CharField(max_length=64, blank=True)
     truth_malignant = models.BooleanField()
     histology = models.CharField(max_length=128, blank=True)
+    practice = models.BooleanField(
+        default=False,
+        help_text="A training case: read before the first session, never in a round or analysed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
