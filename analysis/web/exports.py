@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analysis.web.design_exports import (
+    PRACTICE_COLUMNS,
+    QUESTIONNAIRE_COLUMNS,
+    practice_rows,
+    questionnaire_rows,
+)
 from analysis.web.report import report_get
 from analysis.web.selectors import (
     study_audit_export,
@@ -277,6 +283,18 @@ EXPORTS: dict[str, Export] = {
         Export("mrmc", "MRMC results (DeLong and jackknife)", None),
         Export("mrmc_variance_components", "MRMC variance components", None),
         Export("audit", "Audit log of the study", AUDIT_COLUMNS, _audit_rows),
+        Export(
+            "questionnaires",
+            "Questionnaire answers and scores (SUS, NASA-TLX, trust)",
+            QUESTIONNAIRE_COLUMNS,
+            questionnaire_rows,
+        ),
+        Export(
+            "practice_reads",
+            "Practice reads (training cases; never analysed)",
+            PRACTICE_COLUMNS,
+            practice_rows,
+        ),
     )
 }
 

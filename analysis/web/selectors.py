@@ -13,6 +13,7 @@ from django.db.models.functions import Cast
 
 from inference.worker.models import CasePrediction, Prediction
 from readerstudy.audit.models import AuditEvent
+from readerstudy.questionnaires.models import QuestionnaireResponse
 from readerstudy.reading.models import Phase, Read, ReadingSession, Round
 from readerstudy.studies.models import FEATURE_FIELDS, Case, Design, Study
 
@@ -99,6 +100,17 @@ def study_data_fingerprint(*, study: Study) -> dict[str, Any]:
             ReadingSession.objects.filter(round__study=study)
             .values_list("reader_id", "reader__user__username", "reader__seniority")
             .distinct()
+        ),
+        # The randomisation and questionnaire sections: new sessions and answers.
+        "sessions": list(
+            ReadingSession.objects.filter(round__study=study)
+            .aggregate(n=Count("id"), last=Max("id"))
+            .values()
+        ),
+        "questionnaires": list(
+            QuestionnaireResponse.objects.filter(session__round__study=study)
+            .aggregate(n=Count("id"), last=Max("id"))
+            .values()
         ),
         "image_predictions": list(images.aggregate(**aggregates).values()),
         "case_predictions": list(cases_predicted.aggregate(**aggregates).values()),
