@@ -93,16 +93,20 @@ def test_a_completed_session_leads_to_the_rounds_questionnaires_scored_and_expor
             content_type="application/json",
         )
     done = bob.get(f"/api/reading/sessions/{session}/current/").json()
-    assert done["complete"] and done["questionnaire"] == page
+    assert done["complete"]
+    assert done["questionnaire"] == page
     form = bob.get(page)
     assert form.status_code == 200
     text = form.content.decode()
-    assert "<script" not in text and "System Usability Scale" in text and "I doubt it" in text
+    assert "<script" not in text
+    assert "System Usability Scale" in text
+    assert "I doubt it" in text
     answers = {f"sus-q{i}": 4 if i % 2 else 2 for i in range(1, 11)}
     answers |= {f"nasa_tlx-{k}": 50 for k in ("mental", "physical", "temporal", "performance",
                                               "effort", "frustration")}  # fmt: skip
     incomplete = bob.post(page, {**answers})
-    assert incomplete.status_code == 400 and not QuestionnaireResponse.objects.exists()
+    assert incomplete.status_code == 400
+    assert not QuestionnaireResponse.objects.exists()
     answers |= {"trust-q1": 6, "trust-q2": 2}
     assert bob.post(page, answers).status_code == 200
     scores = {r.instrument: r.scores for r in QuestionnaireResponse.objects.all()}
@@ -116,7 +120,8 @@ def test_a_completed_session_leads_to_the_rounds_questionnaires_scored_and_expor
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert len(rows) == 10 + 6 + 2
     trust = [r for r in rows if r["instrument"] == "trust"]
-    assert trust[0]["item_text"] == "'=I trust it" and trust[1]["reverse"] == "1"
+    assert trust[0]["item_text"] == "'=I trust it"
+    assert trust[1]["reverse"] == "1"
     from readerstudy.questionnaires.selectors import questionnaire_summary
 
     summary = {(r["round"], r["seniority"], r["instrument"], r["score"]): r
