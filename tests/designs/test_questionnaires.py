@@ -8,6 +8,7 @@ import io
 import uuid
 
 import pytest
+from django.http import StreamingHttpResponse
 
 from readerstudy.errors import Conflict
 from readerstudy.questionnaires.instruments import (
@@ -117,7 +118,9 @@ def test_a_completed_session_leads_to_the_rounds_questionnaires_scored_and_expor
         round_questionnaires_set(round=round_1, instruments=[{"instrument": "sus"}],
                                  actor=personas.alice)  # fmt: skip
     export = login("sam").get(f"/studies/{personas.study.slug}/exports/questionnaires.csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert isinstance(export, StreamingHttpResponse)
+    text = b"".join(export.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 10 + 6 + 2
     trust = [r for r in rows if r["instrument"] == "trust"]
     assert trust[0]["item_text"] == "'=I trust it"
@@ -128,6 +131,10 @@ def test_a_completed_session_leads_to_the_rounds_questionnaires_scored_and_expor
                for r in questionnaire_summary(study=personas.study)}  # fmt: skip
     assert summary[(1, "senior", "sus", "score")]["mean"] == 75.0
     assert summary[(1, "all", "nasa_tlx", "mental")]["n"] == 1
+    report = login("sam").get(f"/studies/{personas.study.slug}/report/").content.decode()
+    assert "Questionnaires per round and seniority" in report
+    assert "75.0" in report
+    assert "Randomisation (independent)" in report
 
 
 def test_the_coordinator_cannot_configure_unknown_or_repeated_instruments(

@@ -24,7 +24,7 @@ from analysis.web.selectors import study_data_fingerprint
 from readerstudy.studies.models import Study
 
 # Part of the data version: bump it when the report's content changes, so cached reports go.
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2  # 2: design sections (bias control, questionnaires, randomisation)
 
 
 # --- caching --------------------------------------------------------------------------------
