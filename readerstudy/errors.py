@@ -55,6 +55,14 @@ class WashoutNotOver(Conflict):
     """A reader asked for the next round before their washout ended."""
 
 
+class PracticeRequired(Conflict):
+    """The study asks for the practice cases before a reader's first session."""
+
+
+class ReadLocked(Conflict):
+    """A sequential read's unassisted step is locked once submitted."""
+
+
 class ImportRejected(ApplicationError):
     """An import failed validation; `extra["errors"]` lists every problem with its row."""
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "readerstudy.audit",
     "readerstudy.studies",
     "readerstudy.reading",
+    "readerstudy.questionnaires",
     "inference.worker",
     "analysis.web",
     "frontend",
@@ -282,6 +283,8 @@ SPECTACULAR_SETTINGS = {
         "StudyStatusEnum": "readerstudy.studies.models.StudyStatus",
         "ImportStatusEnum": "readerstudy.studies.models.ImportStatus",
         "JobStatusEnum": "inference.worker.models.JobStatus",
+        "DecisionEnum": "readerstudy.reading.models.Decision",
+        "SequentialStepEnum": "readerstudy.reading.apis.SEQUENTIAL_STEPS",
     },
 }
 

@@ -20,6 +20,7 @@ from readerstudy.accounts.views import LogoutConfirmView
 from readerstudy.audit import urls as audit_urls
 from readerstudy.errors import page_not_found, permission_denied, server_error
 from readerstudy.health import healthz
+from readerstudy.questionnaires import urls as questionnaires_urls
 from readerstudy.reading import urls as reading_urls
 from readerstudy.studies import urls as studies_urls
 
@@ -35,6 +36,7 @@ for _model in (AuthToken, AccessAttempt, AccessFailureLog, AccessLog, TOTPDevice
 api_patterns = [
     *studies_urls.api_patterns,
     *reading_urls.api_patterns,
+    *questionnaires_urls.api_patterns,
     *inference_urls.api_patterns,
     *audit_urls.api_patterns,
     *accounts_urls.api_patterns,
@@ -70,6 +72,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("", include("analysis.web.urls")),
     path("", include(reading_urls.urlpatterns)),
+    path("", include(questionnaires_urls.urlpatterns)),
     path("", include("frontend.urls")),
 ]
 

@@ -106,3 +106,5 @@ class ReadFactory(factory.django.DjangoModelFactory[Read]):
     started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=30))
     submitted_at = factory.LazyFunction(timezone.now)
     active_ms = 25_000
+    # What the service records in independent rounds: the round's condition.
+    assisted = factory.LazyAttribute(lambda o: o.session.round.assisted)

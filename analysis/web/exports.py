@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analysis.web.design_exports import (
+    PRACTICE_COLUMNS,
+    QUESTIONNAIRE_COLUMNS,
+    practice_rows,
+    questionnaire_rows,
+)
 from analysis.web.imrmc import imrmc_chunks
 from analysis.web.report import report_get
 from analysis.web.selectors import (
-    modality_label,
     study_audit_export,
     study_case_predictions_export,
     study_cases_export,
+    study_conditions,
     study_image_predictions_export,
     study_measurements_export,
     study_reads_export,
@@ -57,6 +63,7 @@ READ_COLUMNS = (
     "supersedes",
     "revision_reason",
     "is_current",
+    "phase",
 )
 MEASUREMENT_COLUMNS = (
     "read_id",
@@ -184,7 +191,7 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
     reasons, feature values) made safe; the rest are numbers or our own fixed words."""
     safe = spreadsheet_safe
     no_features = ("",) * len(FEATURE_FIELDS)
-    modalities: dict[tuple[int, bool], str] = {}
+    conditions = study_conditions(study=study)
     for (
         pk,
         reader,
@@ -206,10 +213,12 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
         supersedes,
         reason,
         superseded_by,
+        session_id,
+        phase,
     ) in study_reads_export(study=study).iterator(chunk_size=CHUNK_ROWS):
-        modality = modalities.get((index, assisted))
-        if modality is None:
-            modality = modalities[index, assisted] = modality_label(index=index, assisted=assisted)
+        modality = conditions.label(
+            session=session_id, case=case_id, index=index, assisted=assisted, phase=phase
+        )
         recorded = json.loads(features) if features and features != "{}" else None
         yield (
             pk,
@@ -237,6 +246,7 @@ def _reads_rows(study: Study) -> Iterator[tuple[Any, ...]]:
             "" if supersedes is None else supersedes,
             safe(reason),
             int(superseded_by is None),
+            phase,
         )
 
 
@@ -319,6 +329,18 @@ EXPORTS: dict[str, Export] = {
             chunks=lambda study: imrmc_chunks(study=study),
             extension="imrmc",
             content_type="text/plain; charset=utf-8",
+        ),
+        Export(
+            "questionnaires",
+            "Questionnaire answers and scores (SUS, NASA-TLX, trust)",
+            QUESTIONNAIRE_COLUMNS,
+            questionnaire_rows,
+        ),
+        Export(
+            "practice_reads",
+            "Practice reads (training cases; never analysed)",
+            PRACTICE_COLUMNS,
+            practice_rows,
         ),
     )
 }

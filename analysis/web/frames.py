@@ -7,7 +7,13 @@ from __future__ import annotations
 import pandas as pd
 from django.db.models import Count
 
-from analysis.web.selectors import modality_label
+from analysis.web.selectors import (
+    CONTROL_FINAL,
+    CONTROL_LOCKED,
+    SEQUENTIAL_FINAL,
+    SEQUENTIAL_LOCKED,
+    study_conditions,
+)
 from inference.worker.models import CasePrediction, ModelVersion, Prediction
 from readerstudy.reading.models import Decision, Read
 from readerstudy.studies.models import FEATURE_FIELDS, Case, Study
@@ -24,6 +30,7 @@ READ_COLUMNS = (
     "decision",
     "reading_time",
     "active_seconds",
+    "phase",
 )
 CASE_COLUMNS = (
     "case",
@@ -43,8 +50,12 @@ def study_reads_frame(*, study: Study) -> pd.DataFrame:
 
     ``score`` is the confidence (0–100), ``decision`` 1 for malignant, ``truth`` 1 for a
     malignant case; ``reading_time`` is submitted − started in seconds (server clock) and
-    ``active_seconds`` the client-measured time with the tab visible.
+    ``active_seconds`` the client-measured time with the tab visible. ``modality`` is the
+    condition the case was read in (`StudyConditions.label`): the round for independent rounds,
+    assisted or not for a crossover (so a case's two reads pair across sessions), the step for
+    a sequential study, its bias-control cases under modalities of their own.
     """
+    conditions = study_conditions(study=study)
     rows = (
         Read.objects.filter(session__round__study=study, superseded_by__isnull=True)
         .order_by("pk")
@@ -52,7 +63,7 @@ def study_reads_frame(*, study: Study) -> pd.DataFrame:
             "session__reader__user__username",
             "session__reader__seniority",
             "session__round__index",
-            "session__round__assisted",
+            "assisted",
             "case__key",
             "case__truth_malignant",
             "confidence",
@@ -60,6 +71,9 @@ def study_reads_frame(*, study: Study) -> pd.DataFrame:
             "started_at",
             "submitted_at",
             "active_ms",
+            "session_id",
+            "case_id",
+            "phase",
         )
     )
     records = [
@@ -68,13 +82,16 @@ def study_reads_frame(*, study: Study) -> pd.DataFrame:
             seniority,
             index,
             assisted,
-            modality_label(index=index, assisted=assisted),
+            conditions.label(
+                session=session, case=case, index=index, assisted=assisted, phase=phase
+            ),
             key,
             int(truth),
             float(confidence),
             1 if decision == Decision.MALIGNANT else 0,
             (submitted - started).total_seconds(),
             active_ms / 1000.0,
+            phase,
         )
         for (
             reader,
@@ -88,9 +105,54 @@ def study_reads_frame(*, study: Study) -> pd.DataFrame:
             started,
             submitted,
             active_ms,
+            session,
+            case,
+            phase,
         ) in rows
     ]
     return pd.DataFrame.from_records(records, columns=list(READ_COLUMNS))
+
+
+def paired_reads(reads: pd.DataFrame) -> pd.DataFrame:
+    """The reads the paired (MRMC) analysis compares. A sequential study compares the locked
+    and final reads of the cases no reader kept as a bias control (its fully crossed part: each
+    reader's control cases differ); every other design, every read."""
+    main = reads["modality"].isin([SEQUENTIAL_LOCKED, SEQUENTIAL_FINAL])
+    if not main.any():
+        return reads
+    control_cases = set(reads.loc[reads["modality"].isin([CONTROL_LOCKED, CONTROL_FINAL]), "case"])
+    return reads[main & ~reads["case"].isin(control_cases)]
+
+
+def bias_control_summary(reads: pd.DataFrame) -> list[dict[str, object]]:
+    """Sequential studies: per reader, the change from the locked to the final read on the
+    bias-control cases (no AI after the lock) beside the cases with the AI — reported apart."""
+    rows: list[dict[str, object]] = []
+    for control, (locked, final) in (
+        (True, (CONTROL_LOCKED, CONTROL_FINAL)),
+        (False, (SEQUENTIAL_LOCKED, SEQUENTIAL_FINAL)),
+    ):
+        part = reads[reads["modality"].isin([locked, final])]
+        if part.empty:
+            continue
+        wide = part.pivot_table(
+            index=["reader", "case"], columns="modality", values=["score", "decision"]
+        ).dropna()
+        for reader, group in wide.groupby(level="reader"):
+            rows.append(
+                {
+                    "reader": reader,
+                    "bias_control": control,
+                    "cases": len(group),
+                    "mean_confidence_change": float(
+                        (group[("score", final)] - group[("score", locked)]).mean()
+                    ),
+                    "decisions_changed": int(
+                        (group[("decision", final)] != group[("decision", locked)]).sum()
+                    ),
+                }
+            )
+    return rows
 
 
 def study_cases_frame(*, study: Study) -> pd.DataFrame:

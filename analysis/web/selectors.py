@@ -5,6 +5,7 @@ The statistics core never queries; this does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BigIntegerField, Count, F, Max, QuerySet, Sum, TextField
@@ -13,13 +14,55 @@ from django.db.models.functions import Cast
 from inference.worker.models import CasePrediction, Prediction
 from readerstudy.audit.models import AuditEvent
 from readerstudy.audit.selectors import AuditFilter, study_audit_events
-from readerstudy.reading.models import Read, ReadingSession, ReadMeasurement, Round
-from readerstudy.studies.models import FEATURE_FIELDS, Case, Study
+from readerstudy.questionnaires.models import QuestionnaireResponse
+from readerstudy.reading.models import Phase, Read, ReadingSession, ReadMeasurement, Round
+from readerstudy.studies.models import FEATURE_FIELDS, Case, Study, StudyDesign
 
 
 def modality_label(*, index: int, assisted: bool) -> str:
     """The name a round goes by in the analysis, e.g. "round 1 (unassisted)"."""
     return f"round {index} ({'assisted' if assisted else 'unassisted'})"
+
+
+# The modalities of the designs whose condition is not the round's (labels sort in the order
+# the comparison takes: the later minus the earlier).
+CROSSOVER_UNASSISTED = "condition 1: unassisted"
+CROSSOVER_ASSISTED = "condition 2: assisted"
+SEQUENTIAL_LOCKED = "step 1: unassisted (locked)"
+SEQUENTIAL_FINAL = "step 2: final (assisted)"
+CONTROL_LOCKED = "control step 1: unassisted (locked)"
+CONTROL_FINAL = "control step 2: final (unassisted)"
+
+
+@dataclass(frozen=True)
+class StudyConditions:
+    """What names a read's modality: the design, and for a sequential study the bias-control
+    cases of each session."""
+
+    design: str
+    control: frozenset[tuple[int, int]]  # (session pk, case pk)
+
+    def label(self, *, session: int, case: int, index: int, assisted: bool, phase: str) -> str:
+        """Independent rounds: the round; crossover: the condition; sequential: the step,
+        the bias-control cases apart."""
+        if self.design == StudyDesign.CROSSOVER:
+            return CROSSOVER_ASSISTED if assisted else CROSSOVER_UNASSISTED
+        if self.design == StudyDesign.SEQUENTIAL:
+            control = (session, case) in self.control
+            if phase == Phase.LOCKED:
+                return CONTROL_LOCKED if control else SEQUENTIAL_LOCKED
+            return CONTROL_FINAL if control else SEQUENTIAL_FINAL
+        return modality_label(index=index, assisted=assisted)
+
+
+def study_conditions(*, study: Study) -> StudyConditions:
+    control: set[tuple[int, int]] = set()
+    if study.design == StudyDesign.SEQUENTIAL:
+        for pk, assignment in ReadingSession.objects.filter(round__study=study).values_list(
+            "pk", "assignment"
+        ):
+            control.update((pk, case) for case in assignment.get("control", []))
+    return StudyConditions(design=study.design, control=frozenset(control))
 
 
 # --- the data version -------------------------------------------------------------------------
@@ -44,7 +87,7 @@ def study_data_fingerprint(*, study: Study) -> dict[str, Any]:
     units = Cast(F("probability") * 1e12, BigIntegerField())
     aggregates = {"n": Count("id"), "last": Max("id"), "sum": Sum(units)}
     return {
-        "study": [study.pk, study.slug, study.title, study.ai_threshold, model_id],
+        "study": [study.pk, study.slug, study.title, study.ai_threshold, model_id, study.design],
         "reads": [reads["n"], reads["last"]],
         "cases": [
             [str(v) for v in row]
@@ -61,6 +104,17 @@ def study_data_fingerprint(*, study: Study) -> dict[str, Any]:
             ReadingSession.objects.filter(round__study=study)
             .values_list("reader_id", "reader__user__username", "reader__seniority")
             .distinct()
+        ),
+        # The randomisation and questionnaire sections: new sessions and answers.
+        "sessions": list(
+            ReadingSession.objects.filter(round__study=study)
+            .aggregate(n=Count("id"), last=Max("id"))
+            .values()
+        ),
+        "questionnaires": list(
+            QuestionnaireResponse.objects.filter(session__round__study=study)
+            .aggregate(n=Count("id"), last=Max("id"))
+            .values()
         ),
         "image_predictions": list(images.aggregate(**aggregates).values()),
         "case_predictions": list(cases_predicted.aggregate(**aggregates).values()),
@@ -82,7 +136,7 @@ def study_reads_export(*, study: Study) -> QuerySet[Read, tuple[Any, ...]]:
             "session__reader__user__username",
             "session__reader__seniority",
             "session__round__index",
-            "session__round__assisted",
+            "assisted",
             "case__key",
             "session__seed",
             "case_id",
@@ -98,6 +152,8 @@ def study_reads_export(*, study: Study) -> QuerySet[Read, tuple[Any, ...]]:
             "supersedes_id",
             "revision_reason",
             "superseded_by__id",
+            "session_id",
+            "phase",
         )
     )
 

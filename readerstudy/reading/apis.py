@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from readerstudy.accounts.access import reader_or_404, reader_require
 from readerstudy.errors import NotFound, NotPermitted
 from readerstudy.reading.labels import case_for_label
-from readerstudy.reading.models import Decision, Read, ReadingSession, Round
+from readerstudy.reading.models import Decision, Phase, Read, ReadingSession, Round
 from readerstudy.reading.selectors import (
     RoundState,
     case_payload,
@@ -36,6 +37,12 @@ from readerstudy.reading.services import (
     session_start,
 )
 from readerstudy.studies.models import Case
+
+# The steps of a sequential read a reader submits (one enum in the API schema).
+SEQUENTIAL_STEPS = [
+    (Phase.LOCKED.value, Phase.LOCKED.label),
+    (Phase.FINAL.value, Phase.FINAL.label),
+]
 
 
 def _private(response: Response) -> Response:
@@ -107,6 +114,11 @@ class AiOutput(serializers.Serializer[dict[str, Any]]):
     threshold = serializers.FloatField(required=False)
 
 
+class LockedReadOutput(serializers.Serializer[dict[str, Any]]):
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    confidence = serializers.IntegerField()
+
+
 class CaseOutput(serializers.Serializer[dict[str, Any]]):
     """The case on the reading screen: blinded (see `case_payload`)."""
 
@@ -115,7 +127,18 @@ class CaseOutput(serializers.Serializer[dict[str, Any]]):
     total = serializers.IntegerField()
     images = ImageOutput(many=True)
     read = CurrentReadOutput(allow_null=True, help_text="My current read, if any.")
-    ai = AiOutput(required=False, help_text="Assisted rounds only.")
+    assisted = serializers.BooleanField(help_text="Whether this case is read with the AI now.")
+    ai = AiOutput(required=False, help_text="Only where the case is read with the AI.")
+    step = serializers.ChoiceField(
+        choices=SEQUENTIAL_STEPS,
+        required=False,
+        help_text="Sequential sessions: the step to submit next (`phase` of the submit).",
+    )
+    locked_read = LockedReadOutput(required=False, help_text="Sequential, after the lock.")
+    bias_control = serializers.BooleanField(
+        required=False,
+        help_text="Sequential, after the lock: true when this case stays without the AI.",
+    )
 
 
 class CurrentCaseOutput(serializers.Serializer[dict[str, Any]]):
@@ -123,6 +146,9 @@ class CurrentCaseOutput(serializers.Serializer[dict[str, Any]]):
     done = serializers.IntegerField()
     total = serializers.IntegerField()
     case = CaseOutput(allow_null=True)
+    questionnaire = serializers.CharField(
+        required=False, help_text="Once complete: the page of the round's questionnaires."
+    )
 
 
 class ReadOutput(serializers.Serializer[dict[str, Any]]):
@@ -162,11 +188,22 @@ class SessionStartApi(APIView):
         return _private(Response(body.data, status=status.HTTP_201_CREATED))
 
 
+def _questionnaires_pending(session: ReadingSession) -> bool:
+    """The round asks for a questionnaire this session has not answered. Through the reverse
+    relations of the questionnaires app (the layer above): no import of it."""
+    answered = session.questionnaire_responses.values("instrument")
+    pending = session.round.questionnaires.exclude(instrument__in=answered)
+    return bool(pending.exists())
+
+
 def _current_case(session: ReadingSession) -> dict[str, Any]:
     case, done = session_position(session=session)
     progress = {"done": done, "total": len(session.permutation)}
     if case is None:
-        return {"complete": True, "case": None, **progress}
+        done_body: dict[str, Any] = {"complete": True, "case": None, **progress}
+        if _questionnaires_pending(session):
+            done_body["questionnaire"] = reverse("questionnaire", kwargs={"session_pk": session.pk})
+        return done_body
     case_view_record(session=session, case=case)
     payload = case_payload(session=session, case=case, unread=True)  # the first unread case
     return {"complete": False, **progress, "case": payload}
@@ -253,6 +290,11 @@ class ReadSubmitApi(APIView):
 
     class ReadInput(ReadAnswerInput):
         case = serializers.CharField(max_length=16)
+        phase = serializers.ChoiceField(
+            choices=SEQUENTIAL_STEPS,
+            required=False,
+            help_text="Sequential sessions: `locked` (the unassisted read), then `final`.",
+        )
 
     @extend_schema(request=ReadInput, responses={201: ReadOutput})
     def post(self, request: Request, session_pk: int) -> Response:
@@ -262,10 +304,12 @@ class ReadSubmitApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         case = _session_case(session, values.pop("case"))
+        phase = values.pop("phase", None)
         read = read_submit(
             session=session,
             case=case,
             decision=Decision(values.pop("decision")),
+            phase=None if phase is None else Phase(phase),
             actor=reader.user,
             **values,
         )

@@ -70,6 +70,10 @@ class ReadingSession(models.Model):
     # 128 bits from a CSPRNG, as hex: stored so the order can be audited, never recomputed.
     seed = models.CharField(max_length=64)
     permutation = models.JSONField(help_text="Case primary keys in reading order.")
+    # What the study's design assigned this session, derived from stored seeds at its start and
+    # kept so it is audited, never recomputed: crossover {"arm", "block_of", "assisted"},
+    # sequential {"control"} (the bias-control cases). Empty for independent rounds.
+    assignment = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +118,14 @@ class Decision(models.TextChoices):
     MALIGNANT = "malignant", "Malignant"
 
 
+class Phase(models.TextChoices):
+    """Which read of a case in its session: the only one, or a sequential read's two steps."""
+
+    SINGLE = "single", "Single read"
+    LOCKED = "locked", "Unassisted read, locked (sequential)"
+    FINAL = "final", "Final read after the lock (sequential)"
+
+
 class Read(models.Model):
     """A reader's answer to a case in a session. Never updated: a correction is a new revision.
 
@@ -137,6 +149,10 @@ class Read(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     revision_reason = models.TextField(blank=True)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.SINGLE)
+    assisted = models.BooleanField(
+        default=False, help_text="The AI's output was shown when this read was made."
+    )
 
     class Meta:
         ordering = ["session", "submitted_at", "id"]
@@ -152,12 +168,19 @@ class Read(models.Model):
                 fields=["session", "nonce"], name="read_nonce_unique_in_session"
             ),
             models.UniqueConstraint(
-                fields=["session", "case"],
+                fields=["session", "case", "phase"],
                 condition=Q(supersedes__isnull=True),
-                name="read_one_first_revision",
+                name="read_one_first_revision_per_phase",
             ),
             models.UniqueConstraint(
-                fields=["session", "case", "revision"], name="read_revision_unique"
+                fields=["session", "case", "phase", "revision"],
+                name="read_revision_unique_per_phase",
+            ),
+            models.CheckConstraint(condition=Q(phase__in=Phase.values), name="read_phase_valid"),
+            # The locked step of a sequential read is unassisted by definition.
+            models.CheckConstraint(
+                condition=~Q(phase=Phase.LOCKED) | Q(assisted=False),
+                name="read_locked_unassisted",
             ),
             models.CheckConstraint(
                 condition=(Q(supersedes__isnull=True) & Q(revision=1))
@@ -211,3 +234,50 @@ class ReadMeasurement(models.Model):
             f"{self.length_mm:.1f} mm" if self.length_mm is not None else f"{self.length_px:.0f} px"
         )
         return f"measurement {self.pk} of read {self.read_id}: {length}"
+
+
+class PracticeSession(models.Model):
+    """A reader's pass over the study's practice cases, before their first session."""
+
+    reader = models.ForeignKey("accounts.Reader", on_delete=models.PROTECT, related_name="+")
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="+")
+    seed = models.CharField(max_length=64)
+    permutation = models.JSONField(help_text="Practice case primary keys in reading order.")
+    assisted = models.BooleanField(help_text="The AI's output is shown (assisted practice).")
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reader", "study"], name="practice_once_per_study"),
+            models.CheckConstraint(condition=~Q(seed=""), name="practice_has_seed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"practice of {self.reader} in {self.study}"
+
+
+class PracticeRead(models.Model):
+    """An answer to a practice case: stored and exported apart, never analysed."""
+
+    session = models.ForeignKey(PracticeSession, on_delete=models.PROTECT, related_name="reads")
+    case = models.ForeignKey("studies.Case", on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    confidence = models.PositiveSmallIntegerField()
+    nonce = models.UUIDField()
+    started_at = models.DateTimeField()
+    submitted_at = models.DateTimeField()
+    active_ms = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "case"], name="practice_read_once"),
+            models.UniqueConstraint(fields=["session", "nonce"], name="practice_read_nonce"),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0) & Q(confidence__lte=100),
+                name="practice_read_confidence_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"practice read {self.pk}: {self.decision} {self.confidence}"

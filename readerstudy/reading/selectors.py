@@ -1,8 +1,8 @@
 """What a reader may see: their sessions, rounds they can start, and the case in front of them.
 
 Blinding lives here. A case payload carries only the opaque case label, the de-identified
-renditions behind opaque image tokens, the lesion box, and — in assisted rounds only — the AI's
-output. Never truth, histology, patient ids, file names or other readers' reads.
+renditions behind opaque image tokens, the lesion box, and — only where the design reads the case
+with the AI (`conditions.read_assisted`) — the AI's output. Never truth, histology, patient ids, file names or other readers' reads.
 """
 
 from __future__ import annotations
@@ -15,9 +15,17 @@ from django.db.models import Count, Q
 
 from readerstudy.accounts.models import Reader
 from readerstudy.errors import Conflict, NotFound
+from readerstudy.reading.conditions import is_bias_control, is_sequential, read_assisted
 from readerstudy.reading.files import reading_file_url
 from readerstudy.reading.labels import case_label, image_name
-from readerstudy.reading.models import Read, ReadingSession, Round, RoundStatus, WashoutOverride
+from readerstudy.reading.models import (
+    Phase,
+    Read,
+    ReadingSession,
+    Round,
+    RoundStatus,
+    WashoutOverride,
+)
 from readerstudy.studies.imaging.geometry import display_geometry
 from readerstudy.studies.models import Case, CaseImage, Study
 
@@ -37,7 +45,7 @@ class RoundState:
 def reading_cases(*, study: Study) -> list[int]:
     """The primary keys of the cases readers read, in a fixed order (before shuffling)."""
     return list(
-        Case.objects.filter(study=study, cohort__in=study.reading_cohorts)
+        Case.objects.filter(study=study, cohort__in=study.reading_cohorts, practice=False)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -61,14 +69,14 @@ def washout_opens_at(*, reader: Reader, round: Round) -> datetime | None:
     return previous.completed_at + timedelta(days=round.study.washout_days)
 
 
+# The reads that finish a case: the only read, or a sequential read's final step.
+FINISHING = Q(supersedes__isnull=True, phase__in=(Phase.SINGLE, Phase.FINAL))
+
+
 def session_position(*, session: ReadingSession) -> tuple[Case | None, int]:
     """The first case in the session's order without a read (where a reader resumes), and how
-    many cases are read."""
-    read = set(
-        Read.objects.filter(session=session, supersedes__isnull=True).values_list(
-            "case_id", flat=True
-        )
-    )
+    many cases are read (a sequential case once its final read is in)."""
+    read = set(Read.objects.filter(FINISHING, session=session).values_list("case_id", flat=True))
     for case_pk in session.permutation:
         if case_pk not in read:
             return Case.objects.get(pk=case_pk), len(read)
@@ -87,7 +95,13 @@ def reader_rounds(*, reader: Reader) -> list[RoundState]:
     sessions = {
         s.round_id: s
         for s in ReadingSession.objects.filter(reader=reader).annotate(
-            done=Count("reads", filter=Q(reads__supersedes__isnull=True))
+            done=Count(
+                "reads",
+                filter=Q(
+                    reads__supersedes__isnull=True,
+                    reads__phase__in=(Phase.SINGLE, Phase.FINAL),
+                ),
+            )
         )
     }
     overrides = set(
@@ -130,18 +144,19 @@ def session_for_reader(*, reader: Reader, session_pk: int) -> ReadingSession:
 
 
 def session_progress(*, session: ReadingSession) -> dict[str, int]:
-    done = Read.objects.filter(session=session, supersedes__isnull=True).count()
+    done = Read.objects.filter(FINISHING, session=session).count()
     return {"done": done, "total": len(session.permutation)}
 
 
-def _image_urls(
-    session: ReadingSession, image: CaseImage, ai: tuple[float, str] | None
+def image_payload(
+    *, seed: str, user_id: int, image: CaseImage, ai: tuple[float, str] | None
 ) -> dict[str, Any]:
-    """One image of the payload. `ai` (probability, heatmap name) only in assisted rounds."""
-    user_id = session.reader.user_id
+    """An image as a reader gets it: an opaque id (keyed by the session's seed), signed URLs,
+    the lesion box in display pixels; the image's AI probability and heatmap URL only when `ai`
+    (probability, heatmap name) is given — only where the AI is shown."""
     scale, width, height = display_geometry(image.width, image.height)
     payload: dict[str, Any] = {
-        "id": image_name(seed=session.seed, image_id=image.pk),
+        "id": image_name(seed=seed, image_id=image.pk),
         "display": reading_file_url(user_id=user_id, name=str(image.display.name), kind="display"),
         "thumbnail": reading_file_url(
             user_id=user_id, name=str(image.thumbnail.name), kind="thumbnail"
@@ -179,29 +194,41 @@ def case_payload(*, session: ReadingSession, case: Case, unread: bool = False) -
     current read is not looked up.
     """
     round = session.round
-    assisted = round.assisted
+    sequential = is_sequential(session)
+    locked = (
+        Read.objects.filter(session=session, case=case, phase=Phase.LOCKED).first()
+        if sequential
+        else None
+    )
+    step = (Phase.FINAL if locked else Phase.LOCKED) if sequential else Phase.SINGLE
+    assisted = read_assisted(session=session, case_pk=case.pk, phase=step)
     images = list(case.images.filter(needs_review=False).order_by("position"))
-    outputs: dict[int, tuple[float, str]] = {}
-    if assisted:
-        from inference.worker.models import Prediction
-
-        outputs = {
-            pk: (probability, heatmap)
-            for pk, probability, heatmap in Prediction.objects.filter(
-                image__in=images, model_version_id=round.study.ai_model_id
-            ).values_list("image_id", "probability", "heatmap")
-        }
+    outputs = (
+        case_image_outputs(images=images, model_version_id=round.study.ai_model_id)
+        if assisted
+        else {}
+    )
     order = session.permutation
     current = (
         None
         if unread
-        else Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
+        else Read.objects.filter(
+            session=session, case=case, superseded_by__isnull=True, phase=step
+        ).first()
     )
     payload: dict[str, Any] = {
         "case": case_label(seed=session.seed, case_id=case.pk),
         "position": order.index(case.pk) + 1,
         "total": len(order),
-        "images": [_image_urls(session, image, outputs.get(image.pk)) for image in images],
+        "images": [
+            image_payload(
+                seed=session.seed,
+                user_id=session.reader.user_id,
+                image=image,
+                ai=outputs.get(image.pk),
+            )
+            for image in images
+        ],
         "read": None
         if current is None
         else {
@@ -211,7 +238,14 @@ def case_payload(*, session: ReadingSession, case: Case, unread: bool = False) -
             "comment": current.comment,
             "revision": current.revision,
         },
+        "assisted": assisted,
     }
+    if sequential:
+        payload["step"] = step
+        if locked is not None:
+            # Only after the lock: the reader's own locked answer and whether the AI stays hidden.
+            payload["locked_read"] = {"decision": locked.decision, "confidence": locked.confidence}
+            payload["bias_control"] = is_bias_control(session=session, case_pk=case.pk)
     if assisted:
         payload["ai"] = ai_payload(
             case=case,
@@ -219,6 +253,20 @@ def case_payload(*, session: ReadingSession, case: Case, unread: bool = False) -
             model_version_id=round.study.ai_model_id,
         )
     return payload
+
+
+def case_image_outputs(
+    *, images: list[CaseImage], model_version_id: int | None
+) -> dict[int, tuple[float, str]]:
+    """Each image's (probability, heatmap file) from the model: call only where the AI is shown."""
+    from inference.worker.models import Prediction
+
+    return {
+        pk: (probability, heatmap)
+        for pk, probability, heatmap in Prediction.objects.filter(
+            image__in=images, model_version_id=model_version_id
+        ).values_list("image_id", "probability", "heatmap")
+    }
 
 
 def ai_payload(

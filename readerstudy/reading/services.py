@@ -23,7 +23,15 @@ from inference.worker.tasks import precompute_start
 from readerstudy.accounts import access
 from readerstudy.accounts.models import Reader, User
 from readerstudy.audit.services import audit_record
-from readerstudy.errors import Conflict, NotPermitted, RoundClosed, WashoutNotOver
+from readerstudy.errors import (
+    Conflict,
+    NotPermitted,
+    PracticeRequired,
+    ReadLocked,
+    RoundClosed,
+    WashoutNotOver,
+)
+from readerstudy.reading.conditions import is_sequential, read_assisted, session_assignment
 from readerstudy.reading.labels import case_label
 from readerstudy.reading.measurements import (
     answer_consistency_check,
@@ -33,6 +41,8 @@ from readerstudy.reading.measurements import (
 from readerstudy.reading.models import (
     CaseView,
     Decision,
+    Phase,
+    PracticeSession,
     Read,
     ReadingSession,
     Round,
@@ -188,6 +198,17 @@ def session_start(*, reader: Reader, round: Round, now: datetime | None = None) 
         raise NotPermitted("You are not enrolled in this study.")
     if round.status != RoundStatus.OPEN:
         raise RoundClosed(f"Round {round.index} is not open.", extra={"round": round.index})
+    if (
+        study.practice_required
+        and not ReadingSession.objects.filter(reader=reader, round__study=study).exists()
+        and not PracticeSession.objects.filter(
+            reader=reader, study=study, completed_at__isnull=False
+        ).exists()
+    ):
+        raise PracticeRequired(
+            "Read the practice cases first: this study asks for them before the first session.",
+            extra={"study": study.slug},
+        )
     opens_at = washout_opens_at(reader=reader, round=round)
     if (
         opens_at is not None
@@ -206,17 +227,26 @@ def session_start(*, reader: Reader, round: Round, now: datetime | None = None) 
         ).values_list("permutation", flat=True)
     )
     seed, permutation = _draw_permutation(cases=cases, taken=taken)
+    assignment = session_assignment(
+        study=study, reader_id=reader.pk, round_index=round.index, seed=seed, cases=cases
+    )
     session = ReadingSession.objects.create(
-        reader=reader, round=round, seed=seed, permutation=permutation, started_at=now
+        reader=reader,
+        round=round,
+        seed=seed,
+        permutation=permutation,
+        assignment=assignment,
+        started_at=now,
     )
     audit_record(
         actor=reader.user,
         action="session.started",
         target=session,
         study=study,
-        data={"round": round.index, "seed": seed},
+        data={"round": round.index, "seed": seed, "design": study.design,
+              **({"arm": assignment["arm"]} if "arm" in assignment else {})},
         at=now,
-    )
+    )  # fmt: skip
     return session
 
 
@@ -286,9 +316,14 @@ def read_submit(
     features: dict[str, Any] | None = None,
     comment: str = "",
     measurements: list[dict[str, Any]] | None = None,
+    phase: Phase | None = None,
     now: datetime | None = None,
 ) -> Read:
-    """Record a reader's answer. Idempotent by the client's nonce: a retry returns the same read."""
+    """Record a reader's answer. Idempotent by the client's nonce: a retry returns the same read.
+
+    In a sequential session `phase` says which step this is: the unassisted read (`locked`),
+    then the `final` read; the locked read is never replaced and the final read needs it.
+    """
     session, earlier = _locked_for_read(
         session=session, case=case, nonce=nonce, actor=actor, confidence=confidence
     )
@@ -296,16 +331,13 @@ def read_submit(
         return earlier
     answer_consistency_check(study=session.round.study, decision=decision, confidence=confidence)
     calipers = measurements_clean(session=session, case=case, items=measurements or [])
-    if Read.objects.filter(session=session, case=case).exists():
-        raise Conflict(
-            "This case is already read in this session.",
-            extra={
-                "case": case_label(seed=session.seed, case_id=case.pk),
-                "revisions_allowed": session.round.study.allow_revisions,
-            },
-        )
+    phase = _phase_check(session=session, case=case, phase=phase)
     now = now or timezone.now()
-    first_shown = case_first_shown(session=session, case=case, now=now)
+    if phase == Phase.FINAL:
+        # The final read's own time starts when the lock revealed the AI (or the control notice).
+        first_shown = Read.objects.get(session=session, case=case, phase=Phase.LOCKED).submitted_at
+    else:
+        first_shown = case_first_shown(session=session, case=case, now=now)
     try:
         # No savepoint: a failed insert ends this whole transaction with the Conflict below.
         with transaction.atomic(savepoint=False):
@@ -320,6 +352,8 @@ def read_submit(
                 started_at=first_shown,
                 submitted_at=now,
                 active_ms=active_ms,
+                phase=phase,
+                assisted=read_assisted(session=session, case_pk=case.pk, phase=phase),
             )
     except IntegrityError as error:  # pragma: no cover - the session lock makes this a race guard
         raise Conflict("The read could not be stored; reload and try again.") from error
@@ -331,12 +365,45 @@ def read_submit(
         action="read.submitted",
         target=read,
         study=session.round.study,
-        data={"session": session.pk, "case": case.pk},
+        data={"session": session.pk, "case": case.pk, "phase": phase},
         at=now,
     )
     if complete:
         _session_complete(session=session, now=now)
     return read
+
+
+def _phase_check(*, session: ReadingSession, case: Case, phase: Phase | None) -> Phase:
+    """The step this submit is, refused when that step is already done."""
+    done = set(Read.objects.filter(session=session, case=case).values_list("phase", flat=True))
+    label = case_label(seed=session.seed, case_id=case.pk)
+    if not is_sequential(session):
+        if phase not in (None, Phase.SINGLE):
+            raise Conflict("This session reads each case once: no sequential steps.")
+        if done:
+            raise Conflict(
+                "This case is already read in this session.",
+                extra={"case": label, "revisions_allowed": session.round.study.allow_revisions},
+            )
+        return Phase.SINGLE
+    if phase not in (Phase.LOCKED, Phase.FINAL):
+        raise Conflict(
+            "A sequential read names its step: `locked` (without the AI) or `final`.",
+            extra={"case": label},
+        )
+    if phase == Phase.LOCKED and Phase.LOCKED in done:
+        raise ReadLocked(
+            "The unassisted read of this case is locked: it cannot be submitted again.",
+            extra={"case": label},
+        )
+    if phase == Phase.FINAL:
+        if Phase.LOCKED not in done:
+            raise Conflict("Submit and lock the unassisted read first.", extra={"case": label})
+        if Phase.FINAL in done:
+            raise ReadLocked(
+                "The final read of this case is already submitted.", extra={"case": label}
+            )
+    return phase
 
 
 @transaction.atomic
@@ -363,9 +430,13 @@ def read_revise(
         return earlier
     if not session.round.study.allow_revisions:
         raise Conflict("This study does not allow going back to change a read.")
-    if (
-        not session.round.assisted
-        and ReadingSession.objects.filter(
+    if is_sequential(session):
+        raise ReadLocked("Sequential reads are locked once submitted: they cannot be corrected.")
+    current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
+    if current is None:
+        raise Conflict("There is no read of this case to correct.")
+    if not current.assisted and (
+        ReadingSession.objects.filter(
             reader=session.reader, round__study=session.round.study, round__assisted=True
         ).exists()
     ):
@@ -378,9 +449,6 @@ def read_revise(
         raise Conflict("A correction needs a reason.")
     answer_consistency_check(study=session.round.study, decision=decision, confidence=confidence)
     calipers = measurements_clean(session=session, case=case, items=measurements or [])
-    current = Read.objects.filter(session=session, case=case, superseded_by__isnull=True).first()
-    if current is None:
-        raise Conflict("There is no read of this case to correct.")
     now = now or timezone.now()
     read = Read.objects.create(
         session=session,
@@ -396,6 +464,8 @@ def read_revise(
         revision=current.revision + 1,
         supersedes=current,
         revision_reason=reason.strip(),
+        phase=current.phase,
+        assisted=current.assisted,
     )
     measurements_store(read=read, calipers=calipers)
     audit_record(
@@ -412,7 +482,9 @@ def _session_read_through(*, session: ReadingSession) -> bool:
     """Has the session just had its last case read (and is not yet marked complete)?"""
     if session.completed_at is not None:
         return False
-    done = Read.objects.filter(session=session, supersedes__isnull=True).count()
+    done = Read.objects.filter(
+        session=session, supersedes__isnull=True, phase__in=(Phase.SINGLE, Phase.FINAL)
+    ).count()
     return done >= len(session.permutation)
 
 

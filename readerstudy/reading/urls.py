@@ -22,6 +22,11 @@ from readerstudy.reading.coordinator_apis import (
     WashoutOverrideApi,
 )
 from readerstudy.reading.files import reading_file
+from readerstudy.reading.practice_apis import (
+    PracticeCurrentApi,
+    PracticeStartApi,
+    PracticeSubmitApi,
+)
 from readerstudy.reading.study_apis import StudyCloseApi, StudyListCreateApi
 
 api_patterns = [
@@ -49,6 +54,19 @@ api_patterns = [
         "reading/sessions/<int:session_pk>/cases/<str:label>/revisions/",
         ReadReviseApi.as_view(),
         name="read-revise",
+    ),
+    path(
+        "reading/studies/<slug:slug>/practice/", PracticeStartApi.as_view(), name="practice-start"
+    ),
+    path(
+        "reading/practice/<int:practice_pk>/current/",
+        PracticeCurrentApi.as_view(),
+        name="practice-current",
+    ),
+    path(
+        "reading/practice/<int:practice_pk>/reads/",
+        PracticeSubmitApi.as_view(),
+        name="practice-submit",
     ),
     path("studies/<slug:slug>/console/", StudyConsoleApi.as_view(), name="study-console"),
     path("rounds/<int:round_pk>/open/", RoundOpenApi.as_view(), name="round-open"),

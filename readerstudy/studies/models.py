@@ -40,18 +40,25 @@ class StudyStatus(models.TextChoices):
 
 
 class StudyDesign(models.TextChoices):
-    """How the rounds are laid out (`readerstudy.reading.designs` derives each design's rounds)."""
+    """How a study's rounds are derived (`readerstudy.reading.designs`; the FDA's 2022 CADe
+    guidance names them)."""
 
     INDEPENDENT_ROUNDS = (
         "independent_rounds",
         "Independent rounds (unassisted → washout → assisted)",
     )
+    CROSSOVER = "crossover", "Crossover (two blocks, two arms, swapped after the washout)"
+    SEQUENTIAL = "sequential", "Sequential (unassisted read locked, then the AI, then final)"
 
 
 class ConsistencyRule(models.TextChoices):
     OFF = "off", "Say nothing"
     ASK = "ask", "Ask once before submitting"
     REQUIRE = "require", "Refuse an inconsistent read"
+
+
+def _new_design_seed() -> str:
+    return f"{secrets.randbits(128):032x}"
 
 
 class Study(models.Model):
@@ -100,6 +107,19 @@ class Study(models.Model):
         related_name="studies",
         help_text="The model whose output assisted rounds show.",
     )
+    # 128 bits from a CSPRNG: the crossover's case blocks and reader arms derive from it.
+    design_seed = models.CharField(max_length=64, default=_new_design_seed, editable=False)
+    bias_control_fraction = models.FloatField(
+        default=0.2,
+        help_text="Sequential design: the fraction of each reader's cases that stays unassisted "
+        "after the lock (the guidance's bias control).",
+    )
+    practice_required = models.BooleanField(
+        default=False, help_text="Readers read the practice cases before their first session."
+    )
+    practice_assisted = models.BooleanField(
+        default=False, help_text="Practice cases show the AI's output (assisted practice)."
+    )
     # Keys the patient pseudonyms and date shifts: a re-import maps a patient to the same pseudonym.
     pseudonym_secret = models.CharField(max_length=64, default=_new_secret, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -125,6 +145,10 @@ class Study(models.Model):
             models.CheckConstraint(
                 condition=Q(consistency_rule__in=ConsistencyRule.values),
                 name="study_consistency_rule_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(bias_control_fraction__gte=0) & Q(bias_control_fraction__lt=1),
+                name="study_bias_control_fraction_unit",
             ),
         ]
 
@@ -265,6 +289,10 @@ class Case(UltrasoundFeatures):
     site = models.CharField(max_length=64, blank=True)
     truth_malignant = models.BooleanField()
     histology = models.CharField(max_length=128, blank=True)
+    practice = models.BooleanField(
+        default=False,
+        help_text="A training case: read before the first session, never in a round or analysed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -221,6 +221,7 @@ def export_measure(study: Study, *, traced: bool) -> tuple[float, int, int, int]
     """Stream the reads CSV through the view: seconds, bytes, rows, traced peak (bytes)."""
     import tracemalloc
 
+    from django.http import StreamingHttpResponse
     from django.test import RequestFactory
 
     from analysis.web.views import export_csv
@@ -233,6 +234,7 @@ def export_measure(study: Study, *, traced: bool) -> tuple[float, int, int, int]
     start = time.perf_counter()
     response = export_csv(request, slug=study.slug, kind="reads")
     size = rows = 0
+    assert isinstance(response, StreamingHttpResponse)
     content = response.streaming_content
     assert isinstance(content, Iterator)  # a WSGI (synchronous) stream
     for chunk in content:

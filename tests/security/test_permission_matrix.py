@@ -174,6 +174,16 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ("api:session-reads", "get"): api(reader="ok", superuser="404"),  # my reads, to go back from
     ("api:read-submit", "post"): api(reader="bad", superuser="404"),
     ("api:read-revise", "post"): api(reader="bad", superuser="404"),
+    # Practice cases: the reader's own practice (started or resumed); a bare submit is refused.
+    ("api:practice-start", "post"): api(reader="ok", superuser="404"),
+    ("api:practice-current", "get"): api(reader="ok", superuser="404"),
+    ("api:practice-submit", "post"): api(reader="bad", superuser="404"),
+    # A round's questionnaires: coordinators configure them; an empty body is refused.
+    ("api:round-questionnaires", "get"): api(coordinator="ok"),
+    ("api:round-questionnaires", "put"): api(coordinator="bad", superuser="bad"),
+    # The reader's questionnaire page: their own session, not complete yet in this world (409).
+    ("questionnaire", "get"): page(reader="bad", superuser="404"),
+    ("questionnaire", "post"): page(reader="bad", superuser="404"),
     ("api:study-console", "get"): api(coordinator="ok"),
     ("api:round-open", "post"): api(coordinator="ok"),
     ("api:round-close", "post"): api(coordinator="bad", superuser="bad"),  # not open
@@ -412,6 +422,7 @@ def _values(endpoint: Endpoint, kwarg: str, world: StudyWorld, chart: str) -> li
         "slug": world.study.slug,
         "round_pk": str(world.round.pk),
         "session_pk": str(world.session.pk),
+        "practice_pk": str(world.practice.pk),
         "label": case_label(seed=world.session.seed, case_id=world.case.pk),
         "token_key": world.token_key,
         "token": world.token,

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from knox.models import AuthToken
 
 from inference.worker.models import CasePrediction, ModelVersion, PrecomputeJob, Prediction
@@ -17,7 +18,13 @@ from readerstudy.accounts.services import user_create
 from readerstudy.audit.models import AuditEvent
 from readerstudy.audit.services import audit_record
 from readerstudy.reading.files import reading_file_url
-from readerstudy.reading.models import Read, ReadingSession, Round, WashoutOverride
+from readerstudy.reading.models import (
+    PracticeSession,
+    Read,
+    ReadingSession,
+    Round,
+    WashoutOverride,
+)
 from readerstudy.studies.models import (
     Case,
     CaseImage,
@@ -29,7 +36,7 @@ from readerstudy.studies.models import (
 )
 from tests.analysis_adapter.conftest import study_build
 from tests.conftest import PASSWORD, Personas
-from tests.factories import CaseImageFactory, UserFactory
+from tests.factories import CaseFactory, CaseImageFactory, UserFactory
 
 # Who asks: nobody logged in, a user with no role, each role in A, each role in B, a superuser.
 PERSONAS = (
@@ -59,6 +66,7 @@ class StudyWorld:
     import_job: ImportJob
     precompute_job: PrecomputeJob
     model_version: ModelVersion
+    practice: PracticeSession
     token: str
     token_key: str  # the reader's own API token (knox's public key)
     # Admin objects by model label ("studies.case"), for `object_id`.
@@ -108,6 +116,12 @@ def _study_world(
     override = WashoutOverride.objects.create(
         round=built.rounds[1], reader=reader, granted_by=coordinator, reason="travel"
     )
+    practice_case = CaseFactory.create(study=study, key=f"practice-{tag}", practice=True)
+    CaseImageFactory.create(case=practice_case, position=0)
+    practice = PracticeSession.objects.create(
+        reader=reader, study=study, seed=tag * 32, permutation=[practice_case.pk],
+        assisted=False, started_at=timezone.now(),
+    )  # fmt: skip
     event = audit_record(actor=coordinator, action="matrix.world", study=study)
     name = default_storage.save(f"renditions/{tag}.png", ContentFile(b"\x89PNG\r\n"))
     token = reading_file_url(user_id=reader.user.pk, name=name, kind="display").rsplit("/", 1)[1]
@@ -140,6 +154,7 @@ def _study_world(
         import_job=import_job,
         precompute_job=precompute_job,
         model_version=model,
+        practice=practice,
         token=token,
         token_key=AuthToken.objects.create(user=reader.user)[0].token_key,
         admin_objects=objects,

@@ -13,7 +13,7 @@ from analysis.cli import write_figures
 from analysis.crossed import MODEL, analyse_crossed, crossed_reads
 from analysis.reads import ReadsData
 from analysis.study import StudyResults
-from analysis.web.frames import study_case_predictions_frame, study_reads_frame
+from analysis.web.frames import paired_reads, study_case_predictions_frame, study_reads_frame
 from readerstudy.studies.models import Study
 
 CHART_TITLES = {
@@ -38,7 +38,7 @@ def chart_names(results: StudyResults | None, *, model_compared: bool) -> list[s
 def charts_compute(*, study: Study) -> dict[str, str]:
     """The charts drawn from the database (the numbers are not enough to draw ROC curves)."""
     reads = study_reads_frame(study=study)
-    data = crossed_reads(reads, [])
+    data = crossed_reads(paired_reads(reads), [])
     if data is None:
         return {}
     probability = None

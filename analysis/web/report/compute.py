@@ -10,7 +10,12 @@ from typing import Any
 from analysis.crossed import analyse_crossed, crossed_reads
 from analysis.serialize import jsonable
 from analysis.study import METHODS, _records_with_ci, mrmc_json
-from analysis.web.frames import study_cases_frame, study_reads_frame
+from analysis.web.frames import (
+    bias_control_summary,
+    paired_reads,
+    study_cases_frame,
+    study_reads_frame,
+)
 from analysis.web.report import REPORT_FORMAT
 from analysis.web.report.charts import CHART_TITLES, chart_names
 from analysis.web.report.sections import (
@@ -24,6 +29,8 @@ from analysis.web.report.sections import (
     table1,
     table4,
 )
+from readerstudy.questionnaires.selectors import questionnaire_summary
+from readerstudy.reading.randomisation import randomisation_describe
 from readerstudy.studies.models import Study
 
 
@@ -40,7 +47,7 @@ def payload_compute(*, study: Study) -> dict[str, Any]:
             "appear once readers submit reads."
         )
     metrics = reader_metrics(reads, notes)
-    data = crossed_reads(reads, notes)
+    data = crossed_reads(paired_reads(reads), notes)
     results, jackknife = analyse_crossed(data, notes)
     model = model_section(study, data, results, notes)
     payload: dict[str, Any] = {
@@ -58,6 +65,9 @@ def payload_compute(*, study: Study) -> dict[str, Any]:
             if results is not None and results.mrmc is not None and jackknife is not None
             else None
         ),
+        "bias_control": bias_control_summary(reads) if not reads.empty else [],
+        "questionnaires": questionnaire_summary(study=study),
+        "randomisation": randomisation_describe(study=study),
         "table1": table1(cases),
         "table4": table4(reads, cases, data, model["case_probability"], study.ai_threshold),
         "csv": csv_frames(metrics, results, jackknife),

@@ -452,6 +452,41 @@ def _methods_table(payload: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _design_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The study design's sections: bias control, questionnaires, randomisation."""
+    tables = []
+    if payload.get("bias_control"):
+        tables.append(_table(
+            "Sequential reading: locked → final, bias-control cases apart",
+            ["reader", "cases", "bias control", "mean confidence change", "decisions changed"],
+            [[r["reader"], str(r["cases"]), "yes" if r["bias_control"] else "no",
+              num(r["mean_confidence_change"], 2), str(r["decisions_changed"])]
+             for r in payload["bias_control"]],
+            "Bias-control cases stay without the AI after the lock: their change is a re-read's.",
+        ))  # fmt: skip
+    if payload.get("questionnaires"):
+        tables.append(_table(
+            "Questionnaires per round and seniority",
+            ["round", "seniority", "instrument", "score", "n", "mean", "SD", "min", "max"],
+            [[str(r["round"]), r["seniority"], r["instrument"], r["score"], str(r["n"]),
+              num(r["mean"], 1), num(r["sd"], 1) if r["sd"] is not None else "",
+              num(r["min"], 1), num(r["max"], 1)] for r in payload["questionnaires"]],
+            "SUS 0–100; NASA-TLX raw (unweighted mean of six 0–100 subscales); trust: mean 1–7.",
+        ))  # fmt: skip
+    described = payload.get("randomisation")
+    if described and described["sessions"]:
+        within = described["within_reader"]
+        tables.append(_table(
+            f"Randomisation ({described['design']})",
+            ["reader", "round", "seed", "cases", "arm", "bias-control cases"],
+            [[s["reader"], str(s["round"]), s["seed"], str(s["cases"]), s.get("arm", ""),
+              str(s.get("bias_control_cases", ""))] for s in described["sessions"]],
+            f"{described['method']} {described['order_method']} Between a reader's sessions: "
+            f"{within['pairs']} pairs, {within['identical_pairs']} identical orders.",
+        ))  # fmt: skip
+    return tables
+
+
 @register.simple_tag
 def report_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's tables, their cells formatted: `{% report_tables payload as tables %}`."""
@@ -477,4 +512,5 @@ def report_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
     tables += _table4_tables(payload)
     if payload.get("methods"):
         tables.append(_methods_table(payload))
+    tables += _design_tables(payload)
     return tables
