@@ -98,6 +98,16 @@ const showThumbs = (item) => {
   });
 };
 
+/** What a sequential read's step means for the reader (empty for other designs). */
+const sequentialNote = (item) => {
+  if (item.step === "locked") return "Step 1 of 2: your own read, without the AI. It is locked once submitted; then the AI's output appears.";
+  if (item.step !== "final") return "";
+  const locked = item.locked_read ? ` Your locked read: ${item.locked_read.decision}, confidence ${item.locked_read.confidence}.` : "";
+  return item.bias_control
+    ? `Step 2 of 2: this case stays without the AI (a check the study makes on some cases).${locked} Give your final read.`
+    : `Step 2 of 2: the AI's output is shown.${locked} Give your final read.`;
+};
+
 const showCase = async (item, { step = "answering", url = root.dataset.readsUrl } = {}) => {
   clockReset();
   $("case-label").textContent = item.case;
@@ -105,7 +115,15 @@ const showCase = async (item, { step = "answering", url = root.dataset.readsUrl 
   calipers.clear();
   answer.begin({ item, step, url, read: step === "revising" ? item.read : null });
   showThumbs(item);
-  if (ai) ai.showCase(item);
+  if (ai) {
+    // Crossover and sequential sessions mix conditions: the panel is there only for the cases
+    // read with the AI (the payload carries nothing of the AI for the others).
+    $("ai-panel").hidden = item.assisted === false;
+    tools.labelFor = item.assisted === false ? null : ai.viewLabel;
+    if (item.assisted !== false) ai.showCase(item);
+  }
+  $("sequential-note").hidden = !item.step;
+  $("sequential-note").textContent = sequentialNote(item);
   await tools.showCase(item.images);
   $("viewports").focus();
 };

@@ -18,6 +18,9 @@ export const STEPS = Object.freeze({
   revising: { button: "Submit correction", reason: true },
 });
 
+// A sequential read's two submits (the payload's `step`): the first locks the unassisted read.
+const SEQUENTIAL_BUTTONS = Object.freeze({ locked: "Lock my read", final: "Submit final read and next" });
+
 export class AnswerForm {
   constructor({ $, form, rule, threshold, onNext, collect }) {
     this.$ = $; this.form = form; this.rule = rule; this.threshold = threshold;
@@ -48,7 +51,7 @@ export class AnswerForm {
       this.form.elements.namedItem("comment").value = read.comment || "";
     }
     const { button, reason } = STEPS[step];
-    this.$("submit").firstChild.textContent = `${button} `;
+    this.$("submit").firstChild.textContent = `${SEQUENTIAL_BUTTONS[item.step] || button} `;
     this.$("reason-wrap").hidden = !reason;
     this.$("revise-cancel").hidden = step !== "revising";
     this.$("submit").disabled = false;
@@ -106,6 +109,7 @@ export class AnswerForm {
       features, comment: this.form.elements.namedItem("comment").value, ...this.collect(),
     };
     if (this.step === "answering") body.case = this.case.case;
+    if (this.step === "answering" && this.case.step) body.phase = this.case.step; // sequential
     if (STEPS[this.step].reason) body.reason = this.form.elements.namedItem("reason").value;
     return body;
   }
