@@ -237,17 +237,14 @@ def test_early_stopping_selects_the_epoch_of_the_best_case_level_auc() -> None:
 
 
 def test_training_without_imagenet_weights_says_it_started_from_scratch(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    previous = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path))  # an empty hub cache
-    try:
-        data = tiny_dataset(8)
-        result = train_model(
-            data, data, Preprocessing(size=32), TrainConfig(epochs=1, batch_size=4, seed=1)
-        )
-    finally:
-        torch.hub.set_dir(previous)
+    # An empty hub cache, unset again afterwards (set_dir(get_dir()) would hide $TORCH_HOME).
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path))
+    data = tiny_dataset(8)
+    result = train_model(
+        data, data, Preprocessing(size=32), TrainConfig(epochs=1, batch_size=4, seed=1)
+    )
     assert result.initialisation == "scratch"
     assert "no ImageNet weights for resnet18" in result.initialisation_note
     assert str(tmp_path) in result.initialisation_note

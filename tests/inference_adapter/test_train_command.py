@@ -17,11 +17,11 @@ from tests.conftest import Personas
 
 
 @pytest.fixture
-def empty_hub(tmp_path: Path) -> object:
-    previous = torch.hub.get_dir()
-    torch.hub.set_dir(str(tmp_path / "hub"))  # no ImageNet weights in this cache
-    yield tmp_path / "hub"
-    torch.hub.set_dir(previous)
+def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    # No ImageNet weights in this cache. Restored to unset afterwards (set_dir(get_dir()) would
+    # pin the default and hide $TORCH_HOME from every later test).
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    return tmp_path / "hub"
 
 
 @pytest.mark.slow
