@@ -1,5 +1,6 @@
-"""The coordinator's AI API: model versions and a precompute job's progress (launching one is
-the reading app's `PrecomputeCreateApi`, since choosing the study's AI depends on its rounds)."""
+"""The coordinator's AI API: model versions, a precompute job's and a training job's progress
+(launching a precompute is the reading app's `PrecomputeCreateApi`, since choosing the study's
+AI depends on its rounds)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inference.worker.models import ModelVersion, PrecomputeJob
-from inference.worker.serializers import PrecomputeJobOutput
+from inference.worker.models import ModelVersion, PrecomputeJob, TrainingJob
+from inference.worker.serializers import PrecomputeJobOutput, TrainingJobOutput
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import User
@@ -52,6 +53,16 @@ class PrecomputeDetailApi(APIView):
         if job is None:
             raise NotFound("No such precompute job.")
         return Response(PrecomputeJobOutput(job).data)
+
+
+class TrainingDetailApi(APIView):
+    @extend_schema(responses=TrainingJobOutput)
+    def get(self, request: Request, slug: str, pk: int) -> Response:
+        study = _coordinated_study(request.user, slug)
+        job = TrainingJob.objects.filter(study=study, pk=pk).select_related("model_version").first()
+        if job is None:
+            raise NotFound("No such training job.")
+        return Response(TrainingJobOutput(job).data)
 
 
 class CaseAiDicomPushApi(APIView):

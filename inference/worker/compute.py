@@ -1,5 +1,6 @@
-"""The worker side of inference that loads the AI core (torch): train a model on a study's cases,
-register its version, and run precompute batches (probability and Grad-CAM heatmap per image).
+"""The worker side of inference that loads the AI core (torch): train a model on a study's cases
+(inline or as a training job), register its version, and run precompute batches (probability and
+Grad-CAM heatmap per image).
 
 Imported only by GPU task bodies, the worker's commands and the demo, never by the web process.
 The science is the framework-free core (`inference.train`, `inference.predictor`, …); this module
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
+from datetime import datetime
 from typing import Any
 
 import cv2
@@ -22,6 +25,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from analysis.model import soft_vote
 from inference.cam import heatmap_png
@@ -32,6 +36,8 @@ from inference.geometry import pad_clipped_crop
 from inference.predictor import Predictor, cases_near_threshold, choose_device
 from inference.preprocess import Preprocessing, enlarged_box, heatmap_to_display, model_input
 from inference.train import (
+    EpochCallback,
+    EpochRecord,
     TrainConfig,
     compare_architectures,
     cross_validate,
@@ -44,10 +50,18 @@ from inference.worker.models import (
     ModelVersion,
     PrecomputeJob,
     Prediction,
+    TrainingJob,
 )
-from inference.worker.services import job_progress, precompute_batches
+from inference.worker.services import (
+    job_progress,
+    precompute_batches,
+    training_job_claim,
+    training_job_fail,
+    training_job_progress,
+    training_job_succeed,
+)
 from readerstudy.accounts.models import User
-from readerstudy.audit.services import audit_record
+from readerstudy.audit.services import audit_clock, audit_record
 from readerstudy.errors import Conflict
 from readerstudy.studies.imaging.geometry import display_geometry
 from readerstudy.studies.models import Case, CaseImage, Cohort, Study
@@ -114,11 +128,13 @@ def model_train(
     config: TrainConfig | None = None,
     preprocessing: Preprocessing | None = None,
     actor: User | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> ModelVersion:
     """Train on the train cohort, stop early on the validation cohort, pick the best architecture
     by validation AUC, report five-fold cross-validation and the test cohorts (Table 2).
 
-    `preprocessing` overrides the input size (the demo's small model); the seed's by default."""
+    `preprocessing` overrides the input size (the demo's small model); the seed's by default.
+    `on_epoch` follows every epoch of every training run (`inference.train.EpochCallback`)."""
     if ModelVersion.objects.filter(name=name).exists():
         raise Conflict(f"A model version named {name!r} exists already.")
     spec = preprocessing or (Preprocessing(size=112) if quick else Preprocessing())
@@ -127,11 +143,15 @@ def model_train(
     train, validation = data.cohort(Cohort.TRAIN), data.cohort(Cohort.VALIDATION)
     if not len(validation) or len(set(validation.labels.tolist())) < 2:
         raise Conflict("The validation cohort needs benign and malignant cases.")
-    best, results = compare_architectures(train, validation, spec, config, list(architectures))
+    best, results = compare_architectures(
+        train, validation, spec, config, list(architectures), on_epoch=on_epoch
+    )
     cross_validation: dict[str, Any] = {}
     if folds > 1:
         for arch in architectures:
-            cv = cross_validate(data, spec, replace(config, architecture=arch), n_folds=folds)
+            cv = cross_validate(
+                data, spec, replace(config, architecture=arch), n_folds=folds, on_epoch=on_epoch
+            )
             cross_validation[arch] = {
                 "level": "case",  # fold_aucs, mean_auc, std_auc: soft vote per case
                 "fold_aucs": cv.validation_aucs,
@@ -163,6 +183,71 @@ def model_train(
     bundle.meta.training["cross_validation"] = cross_validation
     bundle.meta.validation_metrics.update(_test_metrics(study=study, bundle=bundle, spec=spec))
     return model_version_register(bundle=bundle, name=name, actor=actor, study=study)
+
+
+def training_config(*, quick: bool, overrides: dict[str, Any]) -> TrainConfig:
+    """TrainConfig (its quick preset with `quick`) with a job's overrides; unknown names refused."""
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown training settings: {', '.join(unknown)}")
+    return TrainConfig.quick(**overrides) if quick else TrainConfig(**overrides)
+
+
+def training_job_run(
+    *, job_pk: int, token: int, progress: EpochCallback | None = None
+) -> ModelVersion:
+    """Run the claimed training job (`services.training_job_claim` gave `token`): train, register
+    the version, record success. Progress is written after every epoch; `progress` also sees it
+    (the demo's inline run prints it). Raises what failed; the task records it."""
+    job = TrainingJob.objects.select_related("study", "created_by").get(pk=job_pk)
+    config = training_config(quick=job.quick, overrides=dict(job.config))
+    spec = Preprocessing.from_dict(job.preprocessing) if job.preprocessing else None
+
+    def on_epoch(stage: str, record: EpochRecord, epochs: int) -> None:
+        auc = record.validation_case_auc
+        training_job_progress(
+            job_pk=job_pk, token=token, stage=stage, epoch=record.epoch, epochs=epochs,
+            case_auc=None if math.isnan(auc) else auc,
+        )  # fmt: skip
+        if progress is not None:
+            progress(stage, record, epochs)
+
+    with audit_clock(_clock_from(job.audit_at) if job.audit_at else timezone.now):
+        version = model_train(
+            study=job.study,
+            name=job.name,
+            architectures=list(job.architectures),
+            folds=job.folds,
+            quick=job.quick,  # 112 px unless the job says otherwise
+            config=config,
+            preprocessing=spec,
+            actor=job.created_by,
+            on_epoch=on_epoch,
+        )
+    training_job_succeed(job_pk=job_pk, token=token, model_version=version)
+    return version
+
+
+def training_job_run_inline(
+    *, job: TrainingJob, progress: EpochCallback | None = None
+) -> ModelVersion:
+    """Run a training job in this process (the demo without a worker): as the task does, a
+    failure is recorded on the job and raised."""
+    token = training_job_claim(job_pk=job.pk)
+    if token is None:
+        raise Conflict(f"The training job for {job.name} has finished already.")
+    try:
+        return training_job_run(job_pk=job.pk, token=token, progress=progress)
+    except Exception as error:
+        training_job_fail(job_pk=job.pk, token=token, error=f"{type(error).__name__}: {error}")
+        raise
+
+
+def _clock_from(start: datetime) -> Callable[[], datetime]:
+    """`start` plus the time since this run began (the demo's simulated past)."""
+    began = timezone.now()
+    return lambda: start + (timezone.now() - began)
 
 
 def _test_metrics(*, study: Study, bundle: ModelBundle, spec: Preprocessing) -> dict[str, Any]:

@@ -194,3 +194,62 @@ class PrecomputeBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} of job {self.job_id}: {self.state} ({self.attempts} runs)"
+
+
+class TrainingJob(models.Model):
+    """Training a model version on a study's cases, on the gpu queue, with its progress: the
+    epoch of the training run now going (`stage`: the architecture, or a cross-validation fold)
+    and that epoch's case-level validation AUC. `attempts` counts the runs started; a run writes
+    progress only while `attempts` is still its own (a re-delivered message takes over)."""
+
+    study = models.ForeignKey(
+        "studies.Study", on_delete=models.CASCADE, related_name="training_jobs"
+    )
+    name = models.SlugField(max_length=64, help_text="The model version it registers.")
+    architectures = models.JSONField(help_text="Compared on the validation cohort.")
+    folds = models.PositiveSmallIntegerField(default=5, help_text="Cross-validation; 1: none.")
+    quick = models.BooleanField(default=False, help_text="TrainConfig.quick() as the base.")
+    config = models.JSONField(default=dict, blank=True, help_text="TrainConfig overrides.")
+    preprocessing = models.JSONField(default=dict, blank=True, help_text="Preprocessing values.")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=64, blank=True)
+    epoch = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField(default=0)
+    validation_case_auc = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The demo's history lies in the past: the registration's audit event is stamped from this
+    # time on (plus the run's own duration) instead of the wall clock. Null for real training.
+    audit_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="training_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(epoch__lte=F("epochs")), name="training_epoch_bounded"
+            ),
+            models.CheckConstraint(condition=Q(folds__gte=1), name="training_folds_positive"),
+            models.CheckConstraint(
+                condition=~Q(status=JobStatus.SUCCEEDED) | Q(model_version__isnull=False),
+                name="training_success_has_model",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"training {self.name} on {self.study}: {self.status} {self.epoch}/{self.epochs}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)

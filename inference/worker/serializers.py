@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from inference.worker.models import PrecomputeJob
+from inference.worker.models import PrecomputeJob, TrainingJob
 
 
 class PrecomputeJobOutput(serializers.ModelSerializer[PrecomputeJob]):
@@ -15,3 +15,12 @@ class PrecomputeJobOutput(serializers.ModelSerializer[PrecomputeJob]):
         model = PrecomputeJob
         fields = ("id", "model", "status", "total_images", "done_images", "error", "created_at",
                   "started_at", "finished_at")  # fmt: skip
+
+
+class TrainingJobOutput(serializers.ModelSerializer[TrainingJob]):
+    model = serializers.CharField(source="model_version.name", allow_null=True, default=None)
+
+    class Meta:
+        model = TrainingJob
+        fields = ("id", "name", "status", "stage", "epoch", "epochs", "validation_case_auc",
+                  "model", "error", "created_at", "started_at", "finished_at")  # fmt: skip

@@ -1,4 +1,5 @@
-"""The inference adapter's web-side services: queue, cut and account for precompute jobs.
+"""The inference adapter's web-side services: queue, cut and account for precompute jobs, and
+record training jobs and their progress.
 
 Torch-free: the web process imports this module, never `inference.worker.compute`, which loads
 the AI core and runs only inside GPU task bodies and the worker's commands.
@@ -10,20 +11,23 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from inference.worker.models import (
+    Architecture,
     BatchState,
     JobStatus,
     ModelVersion,
     PrecomputeBatch,
     PrecomputeJob,
     Prediction,
+    TrainingJob,
 )
 from readerstudy.accounts import access
 from readerstudy.accounts.models import User
 from readerstudy.audit.services import audit_record
+from readerstudy.errors import Conflict
 from readerstudy.studies.models import CaseImage, Study
 
 
@@ -240,3 +244,122 @@ def precompute_job_fail(*, job_pk: int, error: str) -> None:
     PrecomputeJob.objects.filter(pk=job_pk).update(
         status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now()
     )
+
+
+@transaction.atomic
+def training_job_create(
+    *,
+    study: Study,
+    name: str,
+    architectures: list[str],
+    actor: User | None,
+    folds: int = 5,
+    quick: bool = False,
+    config: dict[str, object] | None = None,
+    preprocessing: dict[str, object] | None = None,
+    audit_at: datetime | None = None,
+) -> TrainingJob:
+    """A training job for the study's train and validation cohorts, registering model version
+    `name` (the caller queues it: `tasks.train`). `config` overrides TrainConfig's fields and
+    `preprocessing` Preprocessing's; the worker checks them (the web process has no torch): a bad
+    one fails the job with the reason."""
+    if actor is not None:
+        access.study_require(user=actor, study=study)
+    unknown = sorted(set(architectures) - set(Architecture.values))
+    if not architectures or unknown:
+        raise Conflict(
+            f"Unknown architecture {', '.join(unknown)}." if unknown else "Name an architecture.",
+            extra={"architectures": Architecture.values},
+        )
+    if folds < 1:
+        raise Conflict("Folds must be 1 (no cross-validation) or more.")
+    if ModelVersion.objects.filter(name=name).exists():
+        raise Conflict(f"A model version named {name!r} exists already.")
+    unfinished = TrainingJob.objects.filter(name=name, status__in=_UNFINISHED)
+    if unfinished.exists():
+        raise Conflict(f"A training job for {name!r} is already queued or running.")
+    job = TrainingJob.objects.create(
+        study=study,
+        name=name,
+        architectures=list(architectures),
+        folds=folds,
+        quick=quick,
+        config=dict(config or {}),
+        preprocessing=dict(preprocessing or {}),
+        audit_at=audit_at,
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="training.queued",
+        target=job,
+        study=study,
+        data={"model": name, "architectures": list(architectures), "folds": folds},
+    )
+    return job
+
+
+_UNFINISHED = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+class TrainingClaimLost(Exception):
+    """This run no longer holds its training job: a re-delivered message started another run."""
+
+
+def training_job_claim(*, job_pk: int) -> int | None:
+    """Start a run of a pending (or interrupted: running) job and return its token, the attempt
+    number; None when the job is finished, so a duplicate message does nothing."""
+    seen = TrainingJob.objects.filter(pk=job_pk, status__in=_UNFINISHED).first()
+    if seen is None:
+        return None
+    token = seen.attempts + 1
+    now = timezone.now()
+    claimed = TrainingJob.objects.filter(
+        pk=job_pk, status__in=_UNFINISHED, attempts=seen.attempts
+    ).update(
+        status=JobStatus.RUNNING,
+        attempts=token,
+        started_at=seen.started_at or now,
+        stage="",
+        epoch=0,
+        epochs=0,
+        validation_case_auc=None,
+        error="",
+    )
+    return token if claimed == 1 else None
+
+
+def _training_held(*, job_pk: int, token: int) -> QuerySet[TrainingJob]:
+    return TrainingJob.objects.filter(pk=job_pk, status=JobStatus.RUNNING, attempts=token)
+
+
+def training_job_progress(
+    *, job_pk: int, token: int, stage: str, epoch: int, epochs: int, case_auc: float | None
+) -> None:
+    """One epoch done (`case_auc`: its validation case AUC, None when undefined); raises
+    TrainingClaimLost when another run holds the job, which stops this one."""
+    if not _training_held(job_pk=job_pk, token=token).update(
+        stage=stage[:64],
+        epoch=min(epoch, epochs),
+        epochs=epochs,
+        validation_case_auc=case_auc,
+    ):
+        raise TrainingClaimLost(f"training job {job_pk} run {token}")
+
+
+def training_job_succeed(*, job_pk: int, token: int, model_version: ModelVersion) -> bool:
+    return bool(
+        _training_held(job_pk=job_pk, token=token).update(
+            status=JobStatus.SUCCEEDED, model_version=model_version, finished_at=timezone.now()
+        )
+    )
+
+
+def training_job_fail(*, job_pk: int, token: int | None, error: str) -> None:
+    """Record why the run failed (any run's failure when `token` is None)."""
+    jobs = (
+        TrainingJob.objects.filter(pk=job_pk, status__in=_UNFINISHED)
+        if token is None
+        else _training_held(job_pk=job_pk, token=token)
+    )
+    jobs.update(status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now())

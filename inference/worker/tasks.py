@@ -1,6 +1,7 @@
-"""Celery adapter for precompute: a default-queue task cuts a job into recorded batches, GPU
-workers run them, and a periodic sweep (beat, `worker -B`) queues again any batch whose message
-or worker was lost. Every task takes primary keys and may run twice: finished images are skipped.
+"""Celery adapter for precompute and training: a default-queue task cuts a precompute job into
+recorded batches, GPU workers run them, and a periodic sweep (beat, `worker -B`) queues again any
+batch whose message or worker was lost; a training job is one GPU task that writes its progress
+per epoch. Every task takes primary keys and may run twice: finished work is skipped.
 
 Task names are explicit, so messages queued before a code move still find their task.
 """
@@ -16,6 +17,7 @@ from django.db import transaction
 from inference.worker.models import PrecomputeBatch
 from inference.worker.services import (
     BatchClaimLost,
+    TrainingClaimLost,
     precompute_batch_claim,
     precompute_batch_finish,
     precompute_batch_heartbeat,
@@ -23,6 +25,8 @@ from inference.worker.services import (
     precompute_batches_record,
     precompute_job_fail,
     precompute_sweep,
+    training_job_claim,
+    training_job_fail,
 )
 from readerstudy.celery import TRANSIENT_ERRORS, default_task, gpu_task
 
@@ -93,3 +97,30 @@ def _failing_job(job_pk: int, run: Callable[[], int]) -> int:
     except Exception as error:
         precompute_job_fail(job_pk=job_pk, error=f"{type(error).__name__}: {error}")
         raise
+
+
+@gpu_task(name="inference.tasks.train")
+def train(*, job_pk: int) -> int | None:
+    """Run a training job; returns the registered model version's pk, None when the job was
+    finished already (a duplicate message) or another run took it over. A bug or bad input
+    fails the job with its reason; transient errors are retried (the retry claims it anew)."""
+    from inference.worker.compute import training_job_run
+
+    token = training_job_claim(job_pk=job_pk)
+    if token is None:
+        return None
+    try:
+        version = training_job_run(job_pk=job_pk, token=token)
+    except TrainingClaimLost:
+        return None
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:
+        training_job_fail(job_pk=job_pk, token=token, error=f"{type(error).__name__}: {error}")
+        raise
+    return version.pk
+
+
+def training_queue(*, job_pk: int) -> None:
+    """Queue a training job once the transaction that created it commits."""
+    transaction.on_commit(partial(train.delay, job_pk=job_pk))

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -253,15 +252,10 @@ def test_the_one_pass_heatmap_equals_the_autograd_reference(checkpoint: Path) ->
     assert np.abs(got.heatmaps.astype(int) - expected.heatmaps.astype(int)).max() <= 1
 
 
-def _controlled_predictor(model: torch.nn.Module, crops: np.ndarray, *, bias: float) -> Predictor:
-    """A copy of `model` whose logit is shifted by `bias`, in bf16 on the CPU (emulated where
-    the CPU has no native bf16: the same arithmetic, only slower)."""
-    shifted = copy.deepcopy(model)
-    head = shifted.get_submodule("fc")
-    assert isinstance(head, torch.nn.Linear)
-    with torch.no_grad():
-        head.bias.fill_(bias)
-    bundle = ModelBundle(shifted, Preprocessing(size=SIZE), ModelMeta("resnet18"))
+def _bf16_predictor(model: torch.nn.Module, crops: np.ndarray) -> Predictor:
+    """`model` in bf16 on the CPU (emulated where the CPU has no native bf16: the same
+    arithmetic, only slower)."""
+    bundle = ModelBundle(model, Preprocessing(size=SIZE), ModelMeta("resnet18"))
     predictor = Predictor(bundle, device="cpu", require_native_bf16=False).load(calibration=crops)
     assert predictor.precision == "bf16"
     return predictor
@@ -275,29 +269,25 @@ def test_recomputing_near_threshold_cases_in_fp32_removes_every_bf16_dependent_c
     crops = np.stack([model_input(*speckle_image(rng), spec)[0] for _ in range(24)])
     batch = PreparedBatch(torch.from_numpy(crops), [])
     cases = np.array([f"C{i // 2:02d}" for i in range(len(crops))])  # two images per case
-    model = fresh_model("resnet18").eval()
-
-    # Choose the bias that puts one case's fp32 and bf16 votes on either side of 0.5: the
-    # model's output is then controlled where it matters, and the test fails without the fix.
-    probe = _controlled_predictor(model, crops, bias=0.0)
-    p16 = probe.predict(batch)[0].double().numpy()
-    p32 = probe.predict_fp32(batch)[0].double().numpy()
-    v16 = soft_vote(case_ids=cases, probabilities=p16).probabilities
-    v32 = soft_vote(case_ids=cases, probabilities=p32).probabilities
-    target = int(np.argmax(np.abs(v16 - v32)))
-    midpoint = (v16[target] + v32[target]) / 2
-    bias = float(torch.tensor(-np.log(midpoint / (1 - midpoint))).bfloat16().float())
-
-    predictor = _controlled_predictor(model, crops, bias=bias)
+    predictor = _bf16_predictor(fresh_model("resnet18").eval(), crops)
     bf16 = predictor.predict(batch)[0].double().numpy()
     fp32 = predictor.predict_fp32(batch)[0].double().numpy()
-    vote16 = soft_vote(case_ids=cases, probabilities=bf16, threshold=0.5)
-    vote32 = soft_vote(case_ids=cases, probabilities=fp32, threshold=0.5)
+
+    # Put the study's threshold halfway between one case's bf16 and fp32 votes: that case's
+    # class then depends on the precision whatever rounding this CPU's bf16 kernels do, and the
+    # test fails without the fp32 recheck.
+    v16 = soft_vote(case_ids=cases, probabilities=bf16).probabilities
+    v32 = soft_vote(case_ids=cases, probabilities=fp32).probabilities
+    target = int(np.argmax(np.abs(v16 - v32)))
+    assert v16[target] != v32[target], "bf16 must round somewhere"
+    threshold = float((v16[target] + v32[target]) / 2)
+    vote16 = soft_vote(case_ids=cases, probabilities=bf16, threshold=threshold)
+    vote32 = soft_vote(case_ids=cases, probabilities=fp32, threshold=threshold)
     assert (vote16.malignant != vote32.malignant).any(), "the construction must flip a class"
     assert np.abs(bf16 - fp32).max() <= predictor.bf16_margin
 
     near = cases_near_threshold(
-        case_ids=cases, probabilities=bf16, threshold=0.5, margin=predictor.bf16_margin
+        case_ids=cases, probabilities=bf16, threshold=threshold, margin=predictor.bf16_margin
     )
     assert 0 < len(near) < len(set(cases))
     redo = np.isin(cases, near)
@@ -309,7 +299,7 @@ def test_recomputing_near_threshold_cases_in_fp32_removes_every_bf16_dependent_c
     final = bf16.copy()
     final[redo] = again.double().numpy()
     np.testing.assert_allclose(final[redo], fp32[redo], atol=1e-6)
-    final_vote = soft_vote(case_ids=cases, probabilities=final, threshold=0.5)
+    final_vote = soft_vote(case_ids=cases, probabilities=final, threshold=threshold)
     np.testing.assert_array_equal(final_vote.malignant, vote32.malignant)
 
 

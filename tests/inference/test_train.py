@@ -22,12 +22,15 @@ from inference.data import (
 from inference.evaluate import evaluate
 from inference.preprocess import Preprocessing
 from inference.train import (
+    EpochRecord,
     TrainConfig,
     compare_architectures,
     cross_validate,
     make_bundle,
+    predict_probabilities,
     select_best,
     train_model,
+    validation_calibration,
 )
 from tests.inference.conftest import speckle_image
 
@@ -178,9 +181,13 @@ def test_training_history_and_bundle_carry_per_epoch_metrics() -> None:
 
 def test_cross_validation_trains_one_model_per_patient_fold() -> None:
     data = tiny_dataset(12)
+    # One memory layout in training and after it: after one epoch from scratch the images'
+    # probabilities nearly tie, and the last-bit difference between channels-last and contiguous
+    # convolutions (it differs between CPUs) could reorder them.
     config = TrainConfig(
-        epochs=1, batch_size=4, imagenet=None, progress=False, architecture="mobilenet_v2"
-    )
+        epochs=1, batch_size=4, imagenet=None, progress=False, architecture="mobilenet_v2",
+        channels_last=False,
+    )  # fmt: skip
 
     result = cross_validate(data, Preprocessing(size=32), config, n_folds=2, stopping_folds=None)
 
@@ -190,6 +197,8 @@ def test_cross_validation_trains_one_model_per_patient_fold() -> None:
     assert not result.held_out_stopping
     assert "optimistic" in result.method
     # Stopping on the held-out fold: its AUC is the one the best epoch was chosen on.
+    for split in result.splits:
+        np.testing.assert_array_equal(split["stop"], split["held"])
     assert result.validation_aucs == pytest.approx(result.stopping_aucs)
 
 
@@ -224,14 +233,16 @@ def test_early_stopping_selects_the_epoch_of_the_best_case_level_auc() -> None:
     by_case = train_model(data, data, spec, config)
     case_aucs = [r.validation_case_auc for r in by_case.history]
     assert all(0 <= auc <= 1 for auc in case_aucs)
-    assert by_case.best_epoch == int(np.argmax(case_aucs)) + 1
+    # The best case AUC; of epochs tied on it, the one with the lowest validation loss.
+    best = min(by_case.history, key=lambda r: (-r.validation_case_auc, r.validation_loss))
+    assert by_case.best_epoch == best.epoch
     assert by_case.best_validation_auc == max(case_aucs)
 
     by_image = train_model(
         data, data, spec, TrainConfig(**{**config.__dict__, "select_on": "image"})
     )
-    image_aucs = [r.validation_auc for r in by_image.history]
-    assert by_image.best_epoch == int(np.argmax(image_aucs)) + 1
+    best = min(by_image.history, key=lambda r: (-r.validation_auc, r.validation_loss))
+    assert by_image.best_epoch == best.epoch
     with pytest.raises(ValueError, match="select_on"):
         TrainConfig(select_on="loss")
 
@@ -315,3 +326,82 @@ def test_manifest_images_are_read_and_preprocessed(tmp_path: Path) -> None:
     assert data.inputs.dtype == torch.uint8
     np.testing.assert_array_equal(data.labels, [0, 1, 1])
     assert len(data.cohort("train")) == 3
+
+
+def test_every_epoch_is_reported_to_the_callback_with_its_stage() -> None:
+    data = tiny_dataset(12)
+    calls: list[tuple[str, int, int]] = []
+
+    def on_epoch(stage: str, record: EpochRecord, epochs: int) -> None:
+        calls.append((stage, record.epoch, epochs))
+
+    config = TrainConfig(epochs=2, patience=5, batch_size=6, imagenet=None, progress=False)
+    result = train_model(data, data, Preprocessing(size=32), config, on_epoch=on_epoch)
+    assert calls == [("resnet18", 1, 2), ("resnet18", 2, 2)]
+    assert len(result.history) == 2
+
+    calls.clear()
+    folds = TrainConfig(epochs=1, batch_size=4, imagenet=None, progress=False)
+    cross_validate(data, Preprocessing(size=32), folds, n_folds=2, stopping_folds=None,
+                   on_epoch=on_epoch)  # fmt: skip
+    assert calls == [("resnet18 fold 1/2", 1, 1), ("resnet18 fold 2/2", 1, 1)]
+
+
+def test_a_callback_that_raises_stops_the_training() -> None:
+    def stop(stage: str, record: EpochRecord, epochs: int) -> None:
+        raise RuntimeError(f"stopped at {record.epoch}")
+
+    config = TrainConfig(epochs=3, batch_size=6, imagenet=None, progress=False)
+    with pytest.raises(RuntimeError, match="stopped at 1"):
+        train_model(tiny_dataset(12), tiny_dataset(12), Preprocessing(size=32), config,
+                    on_epoch=stop)  # fmt: skip
+
+
+def test_validation_calibration_recovers_a_known_logistic_map() -> None:
+    # Truth drawn from sigmoid(0.5·z − 1) for logits z: the fit gives back about (0.5, −1).
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 4, 4000)
+    truth = rng.random(4000) < 1 / (1 + np.exp(-(0.5 * logits - 1)))
+    scale, offset = validation_calibration(truth.astype(np.float32), 1 / (1 + np.exp(-logits)))
+    assert scale == pytest.approx(0.5, abs=0.05)
+    assert offset == pytest.approx(-1.0, abs=0.15)
+    with pytest.raises(ValueError, match="benign and malignant"):
+        validation_calibration(np.zeros(10), np.linspace(0.1, 0.9, 10))
+    with pytest.raises(ValueError, match="do not rise with malignancy"):
+        validation_calibration(truth.astype(np.float32), 1 / (1 + np.exp(logits)))
+
+
+def test_calibrate_on_validation_folds_the_map_into_the_head_and_keeps_the_ranking() -> None:
+    data = tiny_dataset(16)
+    spec = Preprocessing(size=32)
+    config = TrainConfig(epochs=1, batch_size=6, imagenet=None, progress=False, seed=2)
+    plain = train_model(data, data, spec, config)
+    calibrated = train_model(
+        data, data, spec, TrainConfig(**{**config.__dict__, "calibrate_on": "validation"})
+    )
+    before = predict_probabilities(plain.model, data.inputs, spec, channels_last=False)
+    after = predict_probabilities(calibrated.model, data.inputs, spec, channels_last=False)
+    scale, offset = calibrated.calibration
+    assert plain.calibration == (1.0, 0.0)
+    assert (scale, offset) == validation_calibration(data.labels, before)
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    unsaturated = (np.minimum(before, 1 - before) > 1e-4) & (np.minimum(after, 1 - after) > 1e-4)
+    assert unsaturated.sum() >= 4
+    assert np.allclose(
+        logit(after[unsaturated]), scale * logit(before[unsaturated]) + offset, atol=1e-2
+    )
+    assert np.array_equal(np.argsort(after, kind="stable"), np.argsort(before, kind="stable"))
+    recorded = make_bundle(calibrated, spec, data).meta.training["calibration"]
+    assert (recorded["on"], recorded["scale"], recorded["offset"]) == ("validation", scale, offset)
+    with pytest.raises(ValueError, match="calibrate_on must be one of"):
+        TrainConfig(calibrate_on="test")
+
+
+def test_a_tie_on_the_validation_auc_goes_to_the_lower_validation_loss() -> None:
+    # An easy validation set: the case AUC reaches 1.0 early and stays; the loss keeps falling.
+    data = tiny_dataset(24)
+    config = TrainConfig(epochs=5, patience=10, batch_size=8, imagenet=None, progress=False)
+    result = train_model(data, data, Preprocessing(size=32), config)
+    top = max(r.validation_case_auc for r in result.history)
+    tied = [r for r in result.history if r.validation_case_auc == top]
+    assert result.best_record == min(tied, key=lambda r: r.validation_loss)

@@ -1,6 +1,7 @@
 """`manage.py train_model STUDY --arch resnet18 [--arch vgg16 …] --folds 5 [--quick] [--epochs E]
-[--name N]`: prints the initialisation (and a warning when no ImageNet weights were found), and the
-case- and image-level AUCs of validation, cross-validation and the test cohorts."""
+[--name N] [--queue]`: prints the initialisation (and a warning when no ImageNet weights were
+found), and the case- and image-level AUCs of validation, cross-validation and the test cohorts;
+with --queue, a training job on the gpu queue instead (its progress on the console)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", help="the model version's name (default STUDY-ARCH-N)")
         parser.add_argument("--epochs", type=int, help="at most this many epochs (early stopping)")
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="queue a training job for a gpu worker (progress on the console) instead",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         study = Study.objects.filter(slug=options["study"]).first()
@@ -42,6 +48,9 @@ class Command(BaseCommand):
         if options["epochs"]:
             base = TrainConfig.quick() if options["quick"] else TrainConfig()
             config = replace(base, epochs=options["epochs"])
+        if options["queue"]:
+            self._queue(study=study, name=name, archs=archs, options=options)
+            return
         try:
             version = model_train(
                 study=study,
@@ -79,6 +88,33 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {cohort} AUC: case {_auc(case.get('auc'))}, image {_auc(image.get('auc'))}"
                 )
+
+    def _queue(self, *, study: Study, name: str, archs: list[str], options: dict[str, Any]) -> None:
+        from django.db import transaction
+
+        from inference.worker.services import training_job_create
+        from inference.worker.tasks import training_queue
+
+        try:
+            with transaction.atomic():
+                job = training_job_create(
+                    study=study,
+                    name=name,
+                    architectures=archs,
+                    actor=None,
+                    folds=options["folds"],
+                    quick=options["quick"],
+                    config={"epochs": options["epochs"]} if options["epochs"] else {},
+                )
+                training_queue(job_pk=job.pk)
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Queued training job {job.pk} for {name} on the gpu queue; its progress is on "
+                f"the console of {study.slug}."
+            )
+        )
 
 
 def _auc(value: float | None) -> str:
