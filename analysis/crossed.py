@@ -16,15 +16,39 @@ from analysis.study import StudyResults, analyse_study
 MODEL = "AI model"
 
 
+def modality_conditions(reads: pd.DataFrame) -> dict[str, bool] | None:
+    """Whether each modality is an assisted condition, from the reads' ``assisted`` flag (the
+    AI shown or not, as each design decided per read); None when there is no such column or a
+    modality mixes both (it is then not one condition)."""
+    if "assisted" not in reads.columns or reads.empty:
+        return None
+    flags: dict[str, set[bool]] = {}
+    for modality, assisted in zip(reads["modality"], reads["assisted"], strict=True):
+        flags.setdefault(str(modality), set()).add(bool(assisted))
+    if any(len(v) != 1 for v in flags.values()):
+        return None
+    return {m: next(iter(v)) for m, v in flags.items()}
+
+
+def condition_order(modalities: list[str], conditions: dict[str, bool] | None) -> list[str]:
+    """Unassisted conditions before assisted ones (each by label), so that every comparison is
+    assisted − unassisted whatever the rounds' numbers; by label alone without conditions."""
+    return sorted(
+        modalities,
+        key=lambda m: (conditions.get(m, False) if conditions else False, natural_key(m)),
+    )
+
+
 def crossed_reads(reads: pd.DataFrame, notes: list[str]) -> ReadsData | None:
-    """The fully crossed part of the study: the readers who have read every case in every round
-    so far (or, failing any, in round 1 alone), on those cases."""
+    """The fully crossed part of the study: the readers who have read every case in every
+    condition so far (or, failing any, in the first alone), on those cases. Conditions are in
+    `condition_order`: the unassisted first."""
     if reads.empty:
         return None
     cases = reads["case"].nunique()
     covered = reads.groupby(["modality", "reader"])["case"].nunique()
     readers = sorted(reads["reader"].unique(), key=natural_key)
-    rounds = sorted(reads["modality"].unique(), key=natural_key)
+    rounds = condition_order(list(reads["modality"].unique()), modality_conditions(reads))
     for chosen in (rounds, rounds[:1]):
         complete = [r for r in readers if all(covered.get((m, r), 0) == cases for m in chosen)]
         if complete:

@@ -13,6 +13,7 @@ None (undefined), not 0.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -111,39 +112,70 @@ def reliance_json(
     """The ``reliance`` block: one entry per reader and ``pooled`` over every reader's cases;
     ``scores``/``decisions`` are [modality, reader, case], ``before``/``after`` modality
     indices (unassisted, assisted)."""
-    ai_call = ai_probability > threshold
-    per_reader = []
-    stacked: dict[str, list[NDArray[Any]]] = {k: [] for k in ("b", "a", "i", "f")}
-    for j, reader in enumerate(readers):
-        b, a = decisions[before, j] == 1.0, decisions[after, j] == 1.0
-        i, f = scores[before, j], scores[after, j]
-        for key, value in zip("bafi", (b, a, f, i), strict=True):
-            stacked[key].append(value)
-        per_reader.append(
-            {
-                "reader": reader,
-                **reliance_measures(
-                    truth=truth,
-                    ai_call=ai_call,
-                    before=b,
-                    after=a,
-                    initial=i,
-                    final=f,
-                    ai_probability=ai_probability,
-                ),
-            }
-        )
-    r = len(readers)
-    pooled = reliance_measures(
-        truth=np.tile(truth, r),
-        ai_call=np.tile(ai_call, r),
-        before=np.concatenate(stacked["b"]),
-        after=np.concatenate(stacked["a"]),
-        initial=np.concatenate(stacked["i"]),
-        final=np.concatenate(stacked["f"]),
-        ai_probability=np.tile(ai_probability, r),
+    return reliance_readers_json(
+        readers=[
+            ReaderPairs(
+                reader=reader,
+                truth=truth,
+                before=decisions[before, j] == 1.0,
+                after=decisions[after, j] == 1.0,
+                initial=scores[before, j],
+                final=scores[after, j],
+                ai_probability=ai_probability,
+            )
+            for j, reader in enumerate(readers)
+        ],
+        threshold=threshold,
     )
-    # Pooled AUCs over stacked readers mix readers' scales; report the readers' mean instead.
+
+
+@dataclass(frozen=True)
+class ReaderPairs:
+    """One reader's paired reads of their own cases: the unassisted (``before``, ``initial``)
+    and the assisted (``after``, ``final``) call and confidence, aligned by case."""
+
+    reader: str
+    truth: BoolArray
+    before: BoolArray
+    after: BoolArray
+    initial: NDArray[np.float64]
+    final: NDArray[np.float64]
+    ai_probability: NDArray[np.float64]
+
+
+def reliance_readers_json(*, readers: list[ReaderPairs], threshold: float) -> dict[str, Any]:
+    """The reliance block over readers who may each have read different cases (a sequential
+    study's bias-control cases differ by reader): per reader, and ``pooled`` over the stacked
+    cases, its AUCs the readers' mean (stacking would mix the readers' confidence scales)."""
+    per_reader = [
+        {
+            "reader": r.reader,
+            **reliance_measures(
+                truth=r.truth,
+                ai_call=r.ai_probability > threshold,
+                before=r.before,
+                after=r.after,
+                initial=r.initial,
+                final=r.final,
+                ai_probability=r.ai_probability,
+            ),
+        }
+        for r in readers
+    ]
+
+    def stacked(name: str) -> NDArray[Any]:
+        return np.concatenate([getattr(r, name) for r in readers])
+
+    probability = stacked("ai_probability")
+    pooled = reliance_measures(
+        truth=stacked("truth"),
+        ai_call=probability > threshold,
+        before=stacked("before"),
+        after=stacked("after"),
+        initial=stacked("initial"),
+        final=stacked("final"),
+        ai_probability=probability,
+    )
     for label in ("ai_right", "ai_wrong"):
         for key in ("auc_before", "auc_after"):
             values = [row["by_ai_correctness"][label][key] for row in per_reader]

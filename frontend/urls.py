@@ -23,4 +23,5 @@ urlpatterns = [
     ),
     path("studies/<slug:slug>/close/", study_views.study_close_page, name="study-close"),
     path("reading/sessions/<int:session_pk>/", views.reading_screen, name="reading-screen"),
+    path("reading/practice/<int:practice_pk>/", views.practice_screen, name="practice-screen"),
 ]

@@ -25,8 +25,10 @@ from readerstudy.audit.selectors import (
     study_audit_actions,
     study_audit_events,
 )
+from readerstudy.questionnaires.selectors import sessions_with_questionnaires_pending
 from readerstudy.reading.console import study_console
-from readerstudy.reading.models import ReadingSession
+from readerstudy.reading.models import PracticeSession, ReadingSession
+from readerstudy.reading.practice import practice_states
 from readerstudy.reading.selectors import reader_rounds
 from readerstudy.studies.manifest import FEATURE_CHOICES
 from readerstudy.studies.models import Study
@@ -60,12 +62,18 @@ def _reader_or_403(request: HttpRequest) -> Reader:
 @login_required
 @never_cache
 def reader_home(request: HttpRequest) -> HttpResponse:
-    """My rounds: progress, resume buttons, and the date each later round opens for me."""
+    """My rounds: progress, resume buttons, and the date each later round opens for me; the
+    practice cases of my studies; the questionnaires my finished sessions still wait for."""
     reader = _reader_or_403(request)
     return render(
         request,
         "frontend/reader_home.html",
-        {"rounds": reader_rounds(reader=reader), "now": timezone.now()},
+        {
+            "rounds": reader_rounds(reader=reader),
+            "practice": practice_states(reader=reader),
+            "questionnaires_pending": sessions_with_questionnaires_pending(reader=reader),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -98,6 +106,38 @@ def reading_screen(request: HttpRequest, session_pk: int) -> HttpResponse:
             ]
             if study.collect_features
             else [],
+            "consistency_threshold": round(study.ai_threshold * 100),
+        },
+    )
+
+
+@login_required
+@never_cache
+@require_GET
+def practice_screen(request: HttpRequest, practice_pk: int) -> HttpResponse:
+    """The practice cases on the reading screen: its viewer and answer form, and after each
+    answer the pathology (and in assisted practice the AI's output) before the next case."""
+    reader = access.reader_for(request.user)
+    if reader is None:
+        raise Http404("No such practice session.")
+    practice = (
+        PracticeSession.objects.select_related("study")
+        .filter(pk=practice_pk, reader=reader)
+        .first()
+    )
+    if practice is None:
+        raise Http404("No such practice session.")
+    study = practice.study
+    return render(
+        request,
+        "frontend/reading.html",
+        {
+            "practice": practice,
+            "study": study,
+            "assisted": practice.assisted,
+            # Practice reads keep the decision and the confidence only: no features or comment
+            # to fill in that would not be stored.
+            "features": [],
             "consistency_threshold": round(study.ai_threshold * 100),
         },
     )

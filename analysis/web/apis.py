@@ -65,6 +65,10 @@ class ReportOutput(serializers.Serializer):
     seniority_mrmc = serializers.JSONField(
         allow_null=True, help_text="OR MRMC within each seniority group of ≥ 2 readers."
     )
+    bias_control = serializers.JSONField(
+        help_text="Sequential studies: per reader, locked → final on the bias-control cases "
+        "and on the cases with the AI, apart."
+    )
     charts = LinkOutput(many=True)
     exports = LinkOutput(many=True)
 

@@ -1,6 +1,7 @@
 """The frames the statistics core takes, read from the database: current reads, cases and the
 AI's predictions. Apart from `selectors` because they need pandas, which the web process loads
-only on the first report, not at start-up."""
+only on the first report, not at start-up. Practice cases (`Case.practice`) are in none of them:
+they are never analysed."""
 
 from __future__ import annotations
 
@@ -113,14 +114,21 @@ def study_reads_frame(*, study: Study) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=list(READ_COLUMNS))
 
 
-def paired_reads(reads: pd.DataFrame) -> pd.DataFrame:
+def paired_reads(reads: pd.DataFrame, notes: list[str] | None = None) -> pd.DataFrame:
     """The reads the paired (MRMC) analysis compares. A sequential study compares the locked
     and final reads of the cases no reader kept as a bias control (its fully crossed part: each
-    reader's control cases differ); every other design, every read."""
+    reader's control cases differ, and a control case has no assisted read), saying in `notes`
+    how many cases that leaves out; every other design, every read."""
     main = reads["modality"].isin([SEQUENTIAL_LOCKED, SEQUENTIAL_FINAL])
     if not main.any():
         return reads
     control_cases = set(reads.loc[reads["modality"].isin([CONTROL_LOCKED, CONTROL_FINAL]), "case"])
+    if control_cases and notes is not None:
+        notes.append(
+            f"Sequential reading: {len(control_cases)} of {reads['case'].nunique()} cases are "
+            "some reader's bias-control case (no AI after the lock) and are left out of the "
+            "paired locked → final analysis; they are reported apart."
+        )
     return reads[main & ~reads["case"].isin(control_cases)]
 
 
@@ -158,7 +166,7 @@ def bias_control_summary(reads: pd.DataFrame) -> list[dict[str, object]]:
 def study_cases_frame(*, study: Study) -> pd.DataFrame:
     """One row per case with its cohort, truth (0/1), histology and features (blank → NaN)."""
     rows = (
-        Case.objects.filter(study=study)
+        Case.objects.filter(study=study, practice=False)
         .annotate(image_count=Count("images"))
         .order_by("pk")
         .values_list(
@@ -184,7 +192,9 @@ def study_cases_frame(*, study: Study) -> pd.DataFrame:
 def study_image_predictions_frame(*, study: Study, model: ModelVersion) -> pd.DataFrame:
     """The model's probability for every image of the study's cases, with case, cohort, truth."""
     rows = (
-        Prediction.objects.filter(image__case__study=study, model_version=model)
+        Prediction.objects.filter(
+            image__case__study=study, image__case__practice=False, model_version=model
+        )
         .order_by("image__case_id", "image__position", "image_id")
         .values_list(
             "image__case__key",
@@ -204,7 +214,7 @@ def study_image_predictions_frame(*, study: Study, model: ModelVersion) -> pd.Da
 def study_case_predictions_frame(*, study: Study, model: ModelVersion) -> pd.DataFrame:
     """The model's case predictions (the soft vote readers saw) with cohort and truth."""
     rows = (
-        CasePrediction.objects.filter(case__study=study, model_version=model)
+        CasePrediction.objects.filter(case__study=study, case__practice=False, model_version=model)
         .order_by("case_id")
         .values_list(
             "case__key", "case__cohort", "case__truth_malignant", "probability", "n_images"

@@ -29,6 +29,7 @@ class QuestionnaireForm(forms.Form):
                         max_value=item.high,
                         step_size=item.step,
                         widget=forms.NumberInput(attrs={"step": item.step}),
+                        help_text=f"From {item.low} to {item.high}, in steps of {item.step}.",
                     )
                 else:
                     labels = _SUS_LABELS if instrument == SUS else {}

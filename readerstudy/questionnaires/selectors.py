@@ -43,6 +43,21 @@ def session_questionnaires(*, session: ReadingSession) -> list[Asked]:
     ]
 
 
+def sessions_with_questionnaires_pending(*, reader: Reader) -> set[int]:
+    """The reader's completed sessions whose round asks a questionnaire they have not answered."""
+    asked = set(
+        ReadingSession.objects.filter(
+            reader=reader, completed_at__isnull=False, round__questionnaires__isnull=False
+        ).values_list("pk", "round__questionnaires__instrument")
+    )
+    answered = set(
+        QuestionnaireResponse.objects.filter(session__reader=reader).values_list(
+            "session_id", "instrument"
+        )
+    )
+    return {session for session, _ in asked - answered}
+
+
 def questionnaire_summary(*, study: Study) -> list[dict[str, Any]]:
     """Per round, seniority and instrument: n, mean, SD and range of each score (the SUS
     score, the raw TLX and its six subscales, the trust scale's mean)."""

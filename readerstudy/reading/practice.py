@@ -7,11 +7,13 @@ is told the truth and, in assisted practice, the AI's output (shown with the cas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from readerstudy.accounts.models import Reader, User
@@ -28,6 +30,46 @@ def practice_cases(*, study: Study) -> list[int]:
     return list(
         Case.objects.filter(study=study, practice=True).order_by("pk").values_list("pk", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class PracticeState:
+    """A study's practice set as one reader sees it on their home page."""
+
+    study: Study
+    session: PracticeSession | None
+    done: int
+    total: int  # the reader's practice cases (the study's practice set before they start)
+
+    @property
+    def complete(self) -> bool:
+        return self.session is not None and self.session.completed_at is not None
+
+
+def practice_states(*, reader: Reader) -> list[PracticeState]:
+    """The practice sets of the reader's studies: every study with practice cases, and every
+    study that requires practice (even before its cases are imported)."""
+    studies = Study.objects.filter(enrolments__reader=reader).order_by("slug")
+    sessions = {s.study_id: s for s in PracticeSession.objects.filter(reader=reader)}
+    done = dict(
+        PracticeRead.objects.filter(session__reader=reader)
+        .values_list("session__study_id")
+        .annotate(n=Count("pk"))
+        .values_list("session__study_id", "n")
+    )
+    counts = dict(
+        Case.objects.filter(study__in=studies, practice=True)
+        .values_list("study_id")
+        .annotate(n=Count("pk"))
+        .values_list("study_id", "n")
+    )
+    states = []
+    for study in studies:
+        session = sessions.get(study.pk)
+        total = len(session.permutation) if session else counts.get(study.pk, 0)
+        if total or study.practice_required:
+            states.append(PracticeState(study, session, done.get(study.pk, 0), total))
+    return states
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from analysis.web.selectors import study_data_fingerprint
 from readerstudy.studies.models import Study
 
 # Part of the data version: bump it when the report's content changes, so cached reports go.
-REPORT_FORMAT = 3  # 2: the extended statistics; 3: the designs' sections
+REPORT_FORMAT = 4  # 2: the extended statistics; 3: the designs' sections; 4: reliance by condition
 
 
 # --- caching --------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def payload_compute(*, study: Study) -> dict[str, Any]:
             "appear once readers submit reads."
         )
     metrics = reader_metrics(reads, notes)
-    data = crossed_reads(paired_reads(reads), notes)
+    data = crossed_reads(paired_reads(reads, notes), notes)
     results, jackknife = analyse_crossed(data, notes)
     model = model_section(study, data, results, notes)
     payload: dict[str, Any] = {
@@ -72,7 +72,11 @@ def payload_compute(*, study: Study) -> dict[str, Any]:
         "table4": table4(reads, cases, data, model["case_probability"], study.ai_threshold),
         "csv": csv_frames(metrics, results, jackknife),
     }
-    payload.update(extended_section(study, reads, data, model["case_probability"], notes))
+    payload.update(
+        extended_section(
+            reads, data, model["case_probability"], notes, threshold=study.ai_threshold
+        )
+    )
     names = chart_names(results, model_compared=bool(model["json"] and model["json"]["vs_readers"]))
     payload["charts"] = [{"name": name, "title": CHART_TITLES[name]} for name in names]
     return dict(jsonable(payload))

@@ -19,6 +19,7 @@ from analysis.study import StudyResults, _records_with_ci
 from analysis.study import mrmc_frames as core_mrmc_frames
 from analysis.tables import baseline_table, misjudged_cases, misjudged_summary
 from analysis.web.frames import study_case_predictions_frame, study_image_predictions_frame
+from analysis.web.report.conditions import bias_control_reliance, reliance_conditions
 from readerstudy.studies.models import (
     FEATURE_FIELDS,
     Cohort,
@@ -358,15 +359,17 @@ def csv_frames(
 
 
 def extended_section(
-    study: Study,
     reads: pd.DataFrame,
     data: ReadsData | None,
     probability: pd.Series | None,
     notes: list[str],
+    *,
+    threshold: float,
 ) -> dict[str, Any]:
     """The CLI's optional blocks on the paired reads: agreement, reading time (submitted −
-    started, server clock), AI reliance (the model's case predictions, the study's threshold)
-    and the OR MRMC per seniority group, each None when it cannot be computed."""
+    started, server clock), AI reliance (the model's case predictions, the study's threshold;
+    the unassisted condition against the assisted one, the bias-control cases apart) and the OR
+    MRMC per seniority group, each None when it cannot be computed."""
     empty: dict[str, Any] = {
         "agreement": None,
         "reading_time": None,
@@ -386,22 +389,28 @@ def extended_section(
     if probability is not None:
         aligned = probability.reindex(data.cases)
         ai = None if aligned.isna().any() else aligned.to_numpy(dtype=np.float64)
-    if ai is None and len(data.modalities) >= 2:
-        notes.append(
-            "AI reliance omitted: the AI model has no case prediction for every case read."
-        )
+    pair = None
+    if len(data.modalities) >= 2:
+        if ai is None:
+            notes.append(
+                "AI reliance omitted: the AI model has no case prediction for every case read."
+            )
+        else:
+            pair = reliance_conditions(paired, data.modalities, notes)
     seniority = dict(zip(paired["reader"], paired["seniority"], strict=True))
     extras = Extras(
         times=times if len(data.modalities) >= 2 else None,
         seniority={r: str(seniority[r]) for r in data.readers},
-        ai_probability=ai,
-        order=list(data.modalities),
+        # Reliance only between an unassisted and an assisted condition (the report does not
+        # use the core's model block, which the probability would also give).
+        ai_probability=ai if pair is not None else None,
+        order=list(pair) if pair is not None else list(data.modalities),
     )
     try:
         blocks, extra_notes = extended_json(
             data=data,
             extras=extras,
-            threshold=study.ai_threshold,
+            threshold=threshold,
             covariance="delong",
             fom="auc",
         )
@@ -412,9 +421,12 @@ def extended_section(
     seniority_block = blocks["seniority"]
     if len(data.modalities) < 2:
         seniority_block = None
+    reliance = blocks["reliance"]
+    if reliance is not None:
+        reliance["bias_control"] = bias_control_reliance(reads, probability, threshold)
     return {
         "agreement": blocks["agreement"],
         "reading_time": blocks["reading_time"],
-        "reliance": blocks["reliance"],
+        "reliance": reliance,
         "seniority_mrmc": seniority_block,
     }

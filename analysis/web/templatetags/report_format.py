@@ -370,25 +370,27 @@ def _reading_time_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
+def _reliance_rows(block: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            entry["reader"],
+            num(entry["cases"]),
+            _rate(entry["agreement_before"]),
+            _rate(entry["agreement_after"]),
+            _rate(entry["switch_to_ai_when_ai_right"]),
+            _rate(entry["switch_to_ai_when_ai_wrong"]),
+            _rate(entry["rair"]),
+            _rate(entry["rsr"]),
+            num(entry["weight_of_advice_mean"]),
+        ]
+        for entry in [*block["readers"], {**block["pooled"], "reader": "all readers (pooled)"}]
+    ]
+
+
 def _reliance_table(payload: dict[str, Any]) -> list[dict[str, Any]]:
     block = payload.get("reliance")
     if not block:
         return []
-    rows = []
-    for entry in [*block["readers"], {**block["pooled"], "reader": "all readers (pooled)"}]:
-        rows.append(
-            [
-                entry["reader"],
-                num(entry["cases"]),
-                _rate(entry["agreement_before"]),
-                _rate(entry["agreement_after"]),
-                _rate(entry["switch_to_ai_when_ai_right"]),
-                _rate(entry["switch_to_ai_when_ai_wrong"]),
-                _rate(entry["rair"]),
-                _rate(entry["rsr"]),
-                num(entry["weight_of_advice_mean"]),
-            ]
-        )
     columns = ["Reader", "Cases", "Agrees with AI before", "Agrees with AI after"]
     columns += ["Switch to AI, AI right", "Switch to AI, AI wrong", "RAIR", "RSR"]
     columns += ["Weight of advice"]
@@ -399,7 +401,20 @@ def _reliance_table(payload: dict[str, Any]) -> list[dict[str, Any]]:
         "weight of advice (final − initial)/(100·AI − initial) (Yaniv 2004). Rates as rate "
         "(count/of); – where no case qualifies."
     )
-    return [_table("Reliance on the AI", columns, rows, note)]
+    tables = [_table("Reliance on the AI", columns, _reliance_rows(block), note)]
+    control = block.get("bias_control")
+    if control:
+        tables.append(
+            _table(
+                "Reliance measures on the bias-control cases (no AI after the lock)",
+                columns,
+                _reliance_rows(control),
+                f"{control['before']} → {control['after']}: the AI was not shown, so a "
+                '"switch to the AI" here is a re-read\'s own change, the baseline for the '
+                "assisted cases above.",
+            )
+        )
+    return tables
 
 
 def _seniority_mrmc_tables(payload: dict[str, Any]) -> list[dict[str, Any]]:

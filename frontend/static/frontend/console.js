@@ -1,5 +1,6 @@
 // The coordinator console: open and close rounds, grant washout overrides, set image regions,
-// run the AI precompute and import cases. Every URL comes from the page's data attributes.
+// follow the AI's training, run the AI precompute and import cases. Every URL comes from the
+// page's data attributes.
 import { ApiError, getJson, postJson, request, showErrors, withId } from "./api.js";
 
 const root = document.getElementById("console");
@@ -37,6 +38,31 @@ document.querySelectorAll("form.region").forEach((form) => form.addEventListener
   const box = Object.fromEntries([...new FormData(form)].map(([key, value]) => [key, Number(value)]));
   try { await postJson(form.dataset.url, box); location.reload(); } catch (error) { fail(error, form); }
 }));
+
+// A training job still pending or running (the demo's AI, say): its epoch and validation AUC,
+// followed until it ends; then the page reloads to offer the new model version.
+const training = document.getElementById("training");
+if (training && (training.dataset.status === "pending" || training.dataset.status === "running")) {
+  (async () => {
+    const status = document.getElementById("training-status");
+    const bar = document.getElementById("training-progress");
+    const url = withId(root.dataset.trainingJobUrlTemplate, training.dataset.job);
+    try {
+      let job = await getJson(url);
+      while (job.status === "pending" || job.status === "running") {
+        const stage = job.stage ? ` (${job.stage})` : "";
+        const auc = job.validation_case_auc === null ? "" : `, validation case AUC ${job.validation_case_auc.toFixed(3)}`;
+        status.textContent = job.epochs ? `${job.status}${stage}, epoch ${job.epoch} of at most ${job.epochs}${auc}` : job.status;
+        bar.max = job.epochs || 1;
+        bar.value = job.epoch;
+        await pause(2000);
+        job = await getJson(url);
+      }
+      status.textContent = job.status === "succeeded" ? `succeeded: model version ${job.model} registered` : `${job.status}: ${job.error}`;
+      setTimeout(() => location.reload(), 1500);
+    } catch (error) { status.textContent = `The training's progress could not be read: ${error.message}`; }
+  })();
+}
 
 const precomputeForm = document.getElementById("precompute-form");
 precomputeForm.addEventListener("submit", async (event) => {

@@ -1,17 +1,20 @@
 // The reading screen: one case at a time, server-ordered; time on case counts only while visible.
 // The parts: reading/viewer.js (canvases, window/level, zoom), reading/tools.js (mouse tools,
 // layouts, cine, fullscreen), reading/calipers.js (distances in mm), reading/answer.js (the case
-// form's steps), reading/ai_panel.js (assisted rounds only, loaded on demand).
+// form's steps), reading/ai_panel.js (assisted rounds only, loaded on demand), reading/practice.js
+// (the practice cases: the same screen, with the pathology after each answer).
 import { getJson, withId } from "./api.js";
 import { AnswerForm } from "./reading/answer.js";
 import { Calipers, formatLength, lengthMm, spacingText } from "./reading/calipers.js";
 import { Tools } from "./reading/tools.js";
+import { PracticeFeedback } from "./reading/practice.js";
 import { loadImage } from "./reading/viewer.js";
 
 const root = document.getElementById("reading");
 const $ = (id) => document.getElementById(id);
 const assisted = root.dataset.assisted === "true";
 const revisionsAllowed = root.dataset.revisions === "true";
+const practice = root.dataset.mode === "practice";
 const form = $("answer");
 
 // --- active time: paused while the tab is hidden -------------------------------------------
@@ -81,10 +84,11 @@ const answer = new AnswerForm({
   $, form,
   rule: root.dataset.consistency,
   threshold: Number(root.dataset.threshold),
-  onNext: (payload) => render(payload),
+  onNext: (next, response) => (feedback ? feedback.show(response.feedback, next) : render(next)),
   collect: () => ({ measurements: calipers.payload() }),
 });
 answer.activeMs = activeMs;
+const feedback = practice ? new PracticeFeedback({ $, answer, onNext: (next) => render(next) }) : null;
 
 const showThumbs = (item) => {
   const thumbs = $("thumbs");
@@ -121,6 +125,7 @@ const showCase = async (item, { step = "answering", url = root.dataset.readsUrl 
     $("ai-panel").hidden = item.assisted === false;
     tools.labelFor = item.assisted === false ? null : ai.viewLabel;
     if (item.assisted !== false) ai.showCase(item);
+    else ai.clear();
   }
   $("sequential-note").hidden = !item.step;
   $("sequential-note").textContent = sequentialNote(item);
@@ -136,6 +141,13 @@ const render = async (payload) => {
     $("viewer-area").hidden = true; $("done").hidden = false;
     $("progress-text").textContent = `${payload.done} of ${payload.total}`;
     $("case-label").textContent = "–";
+    if (payload.questionnaire) {
+      // The round asks a questionnaire this session has not answered: that comes first.
+      $("questionnaire-link").href = payload.questionnaire;
+      $("questionnaire-link").hidden = false; $("questionnaire-ask").hidden = false;
+      $("home-link").classList.remove("primary");
+      $("questionnaire-link").focus();
+    }
     return;
   }
   $("viewer-area").hidden = false; $("done").hidden = true;
@@ -196,7 +208,7 @@ const KEYS = {
   ArrowLeft: () => tools.step(-1), ArrowRight: () => tools.step(1),
   ArrowUp: () => answer.nudge(5), ArrowDown: () => answer.nudge(-5),
   Escape: () => calipers.cancel(),
-  Enter: () => answer.submit(),
+  Enter: () => (feedback?.open ? feedback.next() : answer.submit()),
 };
 if (assisted) KEYS.h = () => ai?.toggle();
 

@@ -76,5 +76,8 @@ export function createAiPanel({ $, loadImage, redraw }) {
     setVisible(true);
   };
 
-  return { layer, viewLabel, showCase, toggle: () => setVisible(!state.visible), isVisible: () => state.visible };
+  /** A case read without the AI: the panel keeps nothing of the previous case's output. */
+  const clear = () => { $("ai-result").textContent = "–"; $("heatmap-explains").textContent = ""; };
+
+  return { layer, viewLabel, showCase, clear, toggle: () => setVisible(!state.visible), isVisible: () => state.visible };
 }

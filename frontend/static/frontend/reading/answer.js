@@ -4,9 +4,11 @@
 //   answering ──submit──▶ (confirming: decision and confidence disagree, rule "ask") ──▶ sending
 //   revising  ──submit──▶ (confirming) ──▶ sending            (a correction, with a reason)
 //
-// `sending` ends in the next case (`onNext`). A study design that needs more steps per case (a
-// locked unassisted read, then the AI, then the final read) adds states to `STEPS` and the
-// transitions between them; the checks, the consistency prompt and the sending are shared.
+// `sending` ends in the next case (`onNext(next, response)`); a page that shows something about
+// the answer first (the practice cases' pathology) holds the form (`hold`) until it moves on.
+// A study design that needs more steps per case (a locked unassisted read, then the AI, then
+// the final read) adds states to `STEPS` and the transitions between them; the checks, the
+// consistency prompt and the sending are shared.
 import { ApiError, clearErrors, postJson, showErrors } from "../api.js";
 
 const SUBMIT_ATTEMPTS = 4;
@@ -26,7 +28,10 @@ export class AnswerForm {
     this.$ = $; this.form = form; this.rule = rule; this.threshold = threshold;
     this.onNext = onNext; this.collect = collect; // collect(): { measurements, ... } from the viewer
     this.confidence = $("confidence");
+    // The page names its submit (the practice cases: "Submit and see the pathology").
+    this.answerLabel = $("submit").firstChild.textContent.trim() || STEPS.answering.button;
     this.step = "answering"; this.confirming = false; this.busy = false; this.touched = false;
+    this.held = false;
     this.case = null; this.url = null; this.nonce = null; this.confirmed = null;
     this.confidence.addEventListener("input", () => this.touch());
     form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
@@ -39,6 +44,7 @@ export class AnswerForm {
   begin({ item, step = "answering", url, read = null }) {
     this.case = item; this.step = step; this.url = url;
     this.nonce = crypto.randomUUID(); this.confirmed = null; this.busy = false;
+    this.hold(false);
     this.form.reset(); this.hidePrompt(); this.showError("");
     this.confidence.value = 50; this.touched = false; this.confidence.classList.add("untouched");
     this.$("confidence-value").textContent = "not set";
@@ -51,10 +57,19 @@ export class AnswerForm {
       this.form.elements.namedItem("comment").value = read.comment || "";
     }
     const { button, reason } = STEPS[step];
-    this.$("submit").firstChild.textContent = `${SEQUENTIAL_BUTTONS[item.step] || button} `;
+    const label = step === "answering" ? this.answerLabel : button;
+    this.$("submit").firstChild.textContent = `${SEQUENTIAL_BUTTONS[item.step] || label} `;
     this.$("reason-wrap").hidden = !reason;
     this.$("revise-cancel").hidden = step !== "revising";
     this.$("submit").disabled = false;
+  }
+
+  /** Freeze the answer on screen (true) or free it (false): no key or click changes or sends it. */
+  hold(held) {
+    this.held = held;
+    this.form.querySelectorAll("input[name=decision]").forEach((input) => { input.disabled = held; });
+    this.confidence.disabled = held;
+    this.$("submit").hidden = held;
   }
 
   touch() {
@@ -62,9 +77,9 @@ export class AnswerForm {
     this.$("confidence-value").textContent = this.confidence.value; this.hidePrompt();
   }
 
-  nudge(delta) { this.confidence.value = Number(this.confidence.value) + delta; this.touch(); }
+  nudge(delta) { if (this.held) return; this.confidence.value = Number(this.confidence.value) + delta; this.touch(); }
 
-  setDecision(value) { this.form.querySelector(`input[name=decision][value=${value}]`).checked = true; this.hidePrompt(); }
+  setDecision(value) { if (this.held) return; this.form.querySelector(`input[name=decision][value=${value}]`).checked = true; this.hidePrompt(); }
 
   decision() { return this.form.querySelector("input[name=decision]:checked")?.value ?? null; }
 
@@ -106,7 +121,7 @@ export class AnswerForm {
     });
     const body = {
       decision: this.decision(), confidence: Number(this.confidence.value), nonce: this.nonce,
-      features, comment: this.form.elements.namedItem("comment").value, ...this.collect(),
+      features, comment: this.form.elements.namedItem("comment")?.value ?? "", ...this.collect(),
     };
     if (this.step === "answering") body.case = this.case.case;
     if (this.step === "answering" && this.case.step) body.phase = this.case.step; // sequential
@@ -116,7 +131,7 @@ export class AnswerForm {
 
   /** Checks, then the consistency step, then sending. */
   async submit() {
-    if (this.busy || !this.case) return;
+    if (this.busy || this.held || !this.case) return;
     if (!this.decision()) { this.showError("Choose benign (B) or malignant (M)."); return; }
     if (!this.touched) { this.showError("Set your confidence of malignancy (drag the slider or use ↑/↓)."); return; }
     if (STEPS[this.step].reason && !this.form.elements.namedItem("reason").value.trim()) {
@@ -143,7 +158,7 @@ export class AnswerForm {
       try {
         const result = await postJson(this.url, body);
         this.busy = false; this.$("submit").disabled = false;
-        this.onNext(result.next);
+        this.onNext(result.next, result);
         return;
       } catch (error) {
         // The server answered no: retrying cannot help; show why, next to the field at fault.
