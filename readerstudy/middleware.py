@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -63,8 +63,10 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        # Logged in, as the session says: asking `request.user` would load the user row on every
+        # request, the images' too, which need nothing else from the database.
+        session = getattr(request, "session", None)
+        if session is not None and session.get(SESSION_KEY) is not None:
             now = time.time()
             last = request.session.get(IDLE_KEY)
             if isinstance(last, int | float) and now - last > settings.SESSION_IDLE_MINUTES * 60:

@@ -106,7 +106,10 @@ def reader_for(user: Any) -> Reader | None:
     """The user's reader profile, or None when they are not a radiologist reader."""
     if not isinstance(user, User) or not user.is_authenticated:
         return None
-    return Reader.objects.select_related("user").filter(user=user).first()
+    reader = Reader.objects.filter(user=user).order_by("pk").first()
+    if reader is not None:
+        reader.user = user  # the request's user: no second load, no join
+    return reader
 
 
 def reader_or_404(user: Any, *, what: str = "object") -> Reader:

@@ -197,7 +197,7 @@ def _questionnaires_pending(session: ReadingSession) -> bool:
 
 
 def _current_case(session: ReadingSession) -> dict[str, Any]:
-    case, done = session_position(session=session)
+    case, done = session_position(session=session, finished=session.finished_cases)
     progress = {"done": done, "total": len(session.permutation)}
     if case is None:
         done_body: dict[str, Any] = {"complete": True, "case": None, **progress}
@@ -211,7 +211,7 @@ def _current_case(session: ReadingSession) -> dict[str, Any]:
 
 def _session_case(session: ReadingSession, label: str) -> Case:
     pk = case_for_label(seed=session.seed, case_ids=session.permutation, label=label)
-    case = None if pk is None else Case.objects.filter(pk=pk).first()
+    case = None if pk is None else Case.objects.filter(pk=pk).order_by("pk").first()
     if case is None:
         raise NotFound("No such case in this session.")
     return case
@@ -222,9 +222,7 @@ class SessionCurrentCaseApi(APIView):
 
     @extend_schema(responses=CurrentCaseOutput)
     def get(self, request: Request, session_pk: int) -> Response:
-        session = session_for_reader(
-            reader=reader_or_404(request.user, what="reading session"), session_pk=session_pk
-        )
+        session = session_for_reader(user=request.user, session_pk=session_pk)
         return _private(Response(CurrentCaseOutput(_current_case(session)).data))
 
 
@@ -233,8 +231,7 @@ class SessionCaseApi(APIView):
 
     @extend_schema(responses=CaseOutput)
     def get(self, request: Request, session_pk: int, label: str) -> Response:
-        reader = reader_or_404(request.user, what="reading session")
-        session = session_for_reader(reader=reader, session_pk=session_pk)
+        session = session_for_reader(user=request.user, session_pk=session_pk)
         case = _session_case(session, label)
         if not session.round.study.allow_revisions and session_next_case(session=session) != case:
             raise NotPermitted("This study does not allow going back to earlier cases.")
@@ -267,8 +264,7 @@ class SessionReadsApi(APIView):
 
     @extend_schema(responses=SessionReadOutput(many=True))
     def get(self, request: Request, session_pk: int) -> Response:
-        reader = reader_or_404(request.user, what="reading session")
-        session = session_for_reader(reader=reader, session_pk=session_pk)
+        session = session_for_reader(user=request.user, session_pk=session_pk)
         rows = session_reads(session=session)
         return _private(Response([SessionReadOutput(row).data for row in rows]))
 
@@ -298,8 +294,7 @@ class ReadSubmitApi(APIView):
 
     @extend_schema(request=ReadInput, responses={201: ReadOutput})
     def post(self, request: Request, session_pk: int) -> Response:
-        reader = reader_or_404(request.user, what="reading session")
-        session = session_for_reader(reader=reader, session_pk=session_pk)
+        session = session_for_reader(user=request.user, session_pk=session_pk, with_study=False)
         data = self.ReadInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -310,10 +305,11 @@ class ReadSubmitApi(APIView):
             case=case,
             decision=Decision(values.pop("decision")),
             phase=None if phase is None else Phase(phase),
-            actor=reader.user,
+            actor=session.reader.user,
             **values,
         )
-        body = ReadOutput({"read": read, "next": _current_case(session)})
+        # The read's session is the one the submit locked, with its round and study fresh.
+        body = ReadOutput({"read": read, "next": _current_case(read.session)})
         return _private(Response(body.data, status=status.HTTP_201_CREATED))
 
 
@@ -328,8 +324,7 @@ class ReadReviseApi(APIView):
 
     @extend_schema(request=ReviseInput, responses={201: ReadOutput})
     def post(self, request: Request, session_pk: int, label: str) -> Response:
-        reader = reader_or_404(request.user, what="reading session")
-        session = session_for_reader(reader=reader, session_pk=session_pk)
+        session = session_for_reader(user=request.user, session_pk=session_pk)
         case = _session_case(session, label)
         data = self.ReviseInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -338,8 +333,9 @@ class ReadReviseApi(APIView):
             session=session,
             case=case,
             decision=Decision(values.pop("decision")),
-            actor=reader.user,
+            actor=session.reader.user,
             **values,
         )
-        body = ReadOutput({"read": read, "next": _current_case(session)})
+        # The read's session is the one the submit locked, with its round and study fresh.
+        body = ReadOutput({"read": read, "next": _current_case(read.session)})
         return _private(Response(body.data, status=status.HTTP_201_CREATED))

@@ -1,4 +1,5 @@
-"""The coordinator's view of a study: counts, precompute, readers' progress and washouts."""
+"""The coordinator's view of a study: counts, training and precompute, readers' progress and
+washouts."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
 
     Long because it assembles the console's one nested payload.
     """
-    from inference.worker.models import CasePrediction, ModelVersion, PrecomputeJob
+    from inference.worker.models import CasePrediction, ModelVersion, PrecomputeJob, TrainingJob
 
     now = now or timezone.now()
     cases = reading_cases(study=study)
@@ -109,6 +110,10 @@ def study_console(*, study: Study, now: datetime | None = None) -> dict[str, Any
         "pacs_endpoints": endpoint_names(),  # names only: URLs and credentials stay in settings
         "reading_cases_with_ai": with_ai,
         "precompute": job,
+        "training": TrainingJob.objects.filter(study=study)
+        .select_related("model_version")
+        .order_by("-created_at", "-pk")
+        .first(),
         "rounds": rounds,
         "readers": readers,
     }

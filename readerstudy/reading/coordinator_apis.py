@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inference.worker.models import ModelVersion, PrecomputeJob
-from inference.worker.serializers import PrecomputeJobOutput
+from inference.worker.serializers import PrecomputeJobOutput, TrainingJobOutput
 from readerstudy.accounts import access
 from readerstudy.accounts.access import COORDINATE
 from readerstudy.accounts.models import Reader, User
@@ -87,7 +87,7 @@ class ReaderProgressOutput(serializers.Serializer[ReaderProgress]):
 
 
 class StudyConsoleApi(APIView):
-    """Counts, precompute status, rounds and each reader's progress and washout."""
+    """Counts, training and precompute status, rounds and each reader's progress and washout."""
 
     class ConsoleOutput(serializers.Serializer[dict[str, Any]]):
         cases = serializers.IntegerField()
@@ -101,6 +101,7 @@ class StudyConsoleApi(APIView):
         review_images = ReviewImageOutput(many=True, help_text="The first 200.")
         ai_model = serializers.CharField(source="ai_model.name", allow_null=True)
         precompute = PrecomputeStatusOutput(allow_null=True, help_text="The latest job.")
+        training = TrainingJobOutput(allow_null=True, help_text="The latest training job.")
         rounds = RoundOutput(many=True)
         readers = ReaderProgressOutput(many=True)
         washout_pending = WashoutPendingOutput(

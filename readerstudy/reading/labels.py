@@ -9,6 +9,7 @@ derived rather than stored, so no table grows with it. Staff keep the study-wide
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -16,6 +17,10 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O, U: readable aloud
 LABEL_LENGTH = 8  # 40 bits: a clash among a session's few hundred cases is about 1 in 10^7
 
 
+# Every request names its case and images, and finding a case by its label names the session's
+# cases until it is found: cached, a name costs a dict lookup instead of an HMAC (64k names at
+# most, about 13 MB: a few hundred sessions of a large study).
+@functools.lru_cache(maxsize=1 << 16)
 def _name(seed: str, kind: str, pk: int, length: int) -> str:
     digest = hmac.new(seed.encode(), f"{kind}:{pk}".encode(), hashlib.sha256).digest()
     number = int.from_bytes(digest[:8], "big")

@@ -51,6 +51,8 @@ def measurements_clean(
     it has. Any fault refuses the whole read (nothing half-stored)."""
     if len(items) > MAX_MEASUREMENTS:
         raise Conflict(f"At most {MAX_MEASUREMENTS} measurements a read.")
+    if not items:
+        return []  # most reads: no query for the case's images
     images = {
         image_name(seed=session.seed, image_id=image.pk): image
         for image in case.images.filter(needs_review=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -77,6 +78,11 @@ class ReadingSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Not columns: what `read_submit` learns with the session it locks. When the case being read
+    # was first shown (an annotation of the lock's query), and the cases finished once the read
+    # is in, so the next case is found without counting them again.
+    case_shown_at: datetime | None = None
+    finished_cases: frozenset[int] | None = None
 
     class Meta:
         constraints = [

@@ -7,19 +7,21 @@ with the AI (`conditions.read_assisted`) — the AI's output. Never truth, histo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q
 
-from readerstudy.accounts.models import Reader
+from readerstudy.accounts.models import Reader, User
 from readerstudy.errors import Conflict, NotFound
 from readerstudy.reading.conditions import is_bias_control, is_sequential, read_assisted
 from readerstudy.reading.files import reading_file_url
 from readerstudy.reading.labels import case_label, image_name
 from readerstudy.reading.models import (
     Phase,
+    PracticeSession,
     Read,
     ReadingSession,
     Round,
@@ -73,14 +75,20 @@ def washout_opens_at(*, reader: Reader, round: Round) -> datetime | None:
 FINISHING = Q(supersedes__isnull=True, phase__in=(Phase.SINGLE, Phase.FINAL))
 
 
-def session_position(*, session: ReadingSession) -> tuple[Case | None, int]:
+def session_position(
+    *, session: ReadingSession, finished: Collection[int] | None = None
+) -> tuple[Case | None, int]:
     """The first case in the session's order without a read (where a reader resumes), and how
-    many cases are read (a sequential case once its final read is in)."""
-    read = set(Read.objects.filter(FINISHING, session=session).values_list("case_id", flat=True))
+    many cases are read (a sequential case once its final read is in). `finished`: those cases,
+    where the caller knows them (a submit has just counted them under the session's lock)."""
+    if finished is None:
+        finished = set(
+            Read.objects.filter(FINISHING, session=session).values_list("case_id", flat=True)
+        )
     for case_pk in session.permutation:
-        if case_pk not in read:
-            return Case.objects.get(pk=case_pk), len(read)
-    return None, len(read)
+        if case_pk not in finished:
+            return Case.objects.get(pk=case_pk), len(finished)
+    return None, len(finished)
 
 
 def session_next_case(*, session: ReadingSession) -> Case | None:
@@ -94,7 +102,9 @@ def reader_rounds(*, reader: Reader) -> list[RoundState]:
     rounds = Round.objects.filter(study__enrolments__reader=reader).select_related("study")
     sessions = {
         s.round_id: s
-        for s in ReadingSession.objects.filter(reader=reader).annotate(
+        for s in ReadingSession.objects.filter(reader=reader)
+        .select_related("round")
+        .annotate(
             done=Count(
                 "reads",
                 filter=Q(
@@ -107,6 +117,12 @@ def reader_rounds(*, reader: Reader) -> list[RoundState]:
     overrides = set(
         WashoutOverride.objects.filter(reader=reader).values_list("round_id", flat=True)
     )
+    practised = set(
+        PracticeSession.objects.filter(reader=reader, completed_at__isnull=False).values_list(
+            "study_id", flat=True
+        )
+    )
+    reading_in = {s.round.study_id for s in sessions.values()}
     for round in rounds.order_by("study__slug", "index"):
         session = sessions.get(round.pk)
         if session is not None:
@@ -128,18 +144,34 @@ def reader_rounds(*, reader: Reader) -> list[RoundState]:
                 waiting = f"round {round.index - 1} to be completed"
             if opens_at is not None and round.pk in overrides:
                 opens_at = None
+            # As `session_start` decides: required practice comes before the first session.
+            if (
+                round.study.practice_required
+                and round.study_id not in reading_in
+                and round.study_id not in practised
+            ):
+                waiting = "your practice cases (this study asks for them first)"
         states.append(RoundState(round, None, 0, total, opens_at, waiting))
     return states
 
 
-def session_for_reader(*, reader: Reader, session_pk: int) -> ReadingSession:
+def session_for_reader(*, user: Any, session_pk: int, with_study: bool = True) -> ReadingSession:
+    """The user's own reading session, found through their reader profile in one query
+    (`NotFound` for anyone else's, and for a user who is no reader: to them a session's URL
+    answers as a missing one would, so nothing leaks). `with_study`: load its round and study
+    too; a submit leaves them out, as the submit loads them afresh under its lock."""
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise NotFound("No such reading session.")
+    related = ("reader", "round__study") if with_study else ("reader",)
     session = (
-        ReadingSession.objects.select_related("round__study", "reader__user")
-        .filter(pk=session_pk, reader=reader)
+        ReadingSession.objects.select_related(*related)
+        .filter(pk=session_pk, reader__user=user)
+        .order_by("pk")
         .first()
     )
     if session is None:
         raise NotFound("No such reading session.")
+    session.reader.user = user  # the request's: no second load
     return session
 
 

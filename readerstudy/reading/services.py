@@ -13,8 +13,8 @@ from typing import Any
 from uuid import UUID
 
 import numpy as np
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from inference.worker.models import ModelVersion, PrecomputeJob
@@ -250,6 +250,9 @@ def session_start(*, reader: Reader, round: Round, now: datetime | None = None) 
     return session
 
 
+_SHOWN_AT = CaseView._meta.get_field("first_shown_at")
+
+
 def case_view_record(
     *, session: ReadingSession, case: Case, now: datetime | None = None
 ) -> datetime:
@@ -257,20 +260,14 @@ def case_view_record(
     return that moment. One INSERT … ON CONFLICT DO NOTHING when it is new: the hot path of
     "submit and show the next case" records a view on every submit."""
     shown = now or timezone.now()
-    CaseView.objects.bulk_create(
-        [CaseView(session=session, case=case, first_shown_at=shown)], ignore_conflicts=True
-    )
+    # One statement, not bulk_create's transaction around it: this runs on every submit.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reading_caseview (session_id, case_id, first_shown_at) "
+            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            [session.pk, case.pk, _SHOWN_AT.get_db_prep_value(shown, connection)],
+        )
     return shown
-
-
-def case_first_shown(*, session: ReadingSession, case: Case, now: datetime) -> datetime:
-    """When the case was first shown in the session (now, recorded, if it never was)."""
-    shown = (
-        CaseView.objects.filter(session=session, case=case)
-        .values_list("first_shown_at", flat=True)
-        .first()
-    )
-    return shown or case_view_record(session=session, case=case, now=now)
 
 
 def _check_can_read(*, session: ReadingSession, case: Case, actor: User) -> None:
@@ -282,25 +279,50 @@ def _check_can_read(*, session: ReadingSession, case: Case, actor: User) -> None
         raise Conflict("This case is not part of your session.")
 
 
+# A read of the session as the submit counts them: (case, step, the read it supersedes).
+ReadRow = tuple[int, str, int | None]
+
+
 def _locked_for_read(
     *, session: ReadingSession, case: Case, nonce: UUID, actor: User, confidence: int
-) -> tuple[ReadingSession, Read | None]:
-    """The session, locked so concurrent submits queue up, and the read this nonce already made
-    (a retry); checks that the actor may read this case now."""
+) -> tuple[ReadingSession, Read | None, list[ReadRow]]:
+    """The session, locked so concurrent submits queue up; the read this nonce already made (a
+    retry); and the session's reads, fetched once for both. Checks that the actor may read this
+    case now."""
+    reader = session.reader
+    # Fresh under the lock: the round's status and the study's settings may have changed since
+    # the caller loaded the session (the reader cannot have). With it, in the same query, when
+    # the case was first shown in the session (the read's start).
     session = (
         ReadingSession.objects.select_for_update(of=("self",))
-        .select_related("round__study", "reader")
+        .select_related("round__study")
+        .annotate(
+            case_shown_at=Subquery(  # type: ignore[no-redef]  # the model declares it
+                CaseView.objects.filter(session=OuterRef("pk"), case=case.pk)
+                .order_by("pk")
+                .values("first_shown_at")[:1]
+            )
+        )
         .get(pk=session.pk)
     )
-    earlier = Read.objects.filter(session=session, nonce=nonce).first()
-    if earlier is not None:
-        if earlier.case_id != case.pk:
+    session.reader = reader
+    rows = list(
+        Read.objects.filter(session=session)
+        .order_by("pk")
+        .values_list("pk", "case_id", "phase", "supersedes_id", "nonce")
+    )
+    wanted = nonce if isinstance(nonce, UUID) else UUID(str(nonce))
+    retried = next((row for row in rows if row[4] == wanted), None)
+    if retried is not None:
+        if retried[1] != case.pk:
             raise Conflict("This submission id was already used for another case.")
-        return session, earlier
+        earlier = Read.objects.get(pk=retried[0])
+        earlier.session = session  # this one, locked, with its round and study
+        return session, earlier, []
     _check_can_read(session=session, case=case, actor=actor)
     if not 0 <= confidence <= 100:
         raise Conflict("The confidence of malignancy must be between 0 and 100.")
-    return session, None
+    return session, None, [(case_pk, step, supersedes) for _, case_pk, step, supersedes, _ in rows]
 
 
 @transaction.atomic
@@ -323,21 +345,30 @@ def read_submit(
 
     In a sequential session `phase` says which step this is: the unassisted read (`locked`),
     then the `final` read; the locked read is never replaced and the final read needs it.
+    The read's session is the one locked here; its `finished_cases` are the cases finished once
+    this read is in (counted under the lock), so the next case needs no second count.
     """
-    session, earlier = _locked_for_read(
+    session, earlier, reads = _locked_for_read(
         session=session, case=case, nonce=nonce, actor=actor, confidence=confidence
     )
     if earlier is not None:
         return earlier
     answer_consistency_check(study=session.round.study, decision=decision, confidence=confidence)
     calipers = measurements_clean(session=session, case=case, items=measurements or [])
-    phase = _phase_check(session=session, case=case, phase=phase)
+    done = {step for case_pk, step, _ in reads if case_pk == case.pk}
+    finished = {
+        case_pk
+        for case_pk, step, supersedes in reads
+        if supersedes is None and step in (Phase.SINGLE, Phase.FINAL)
+    }
+    phase = _phase_check(session=session, case=case, phase=phase, done=done)
     now = now or timezone.now()
     if phase == Phase.FINAL:
         # The final read's own time starts when the lock revealed the AI (or the control notice).
         first_shown = Read.objects.get(session=session, case=case, phase=Phase.LOCKED).submitted_at
     else:
-        first_shown = case_first_shown(session=session, case=case, now=now)
+        # Shown before (the usual case), or now, recorded, if it never was.
+        first_shown = session.case_shown_at or case_view_record(session=session, case=case, now=now)
     try:
         # No savepoint: a failed insert ends this whole transaction with the Conflict below.
         with transaction.atomic(savepoint=False):
@@ -358,7 +389,9 @@ def read_submit(
     except IntegrityError as error:  # pragma: no cover - the session lock makes this a race guard
         raise Conflict("The read could not be stored; reload and try again.") from error
     measurements_store(read=read, calipers=calipers)
-    complete = _session_read_through(session=session)
+    if phase in (Phase.SINGLE, Phase.FINAL):
+        finished.add(case.pk)
+    complete = _session_read_through(session=session, finished=finished)
     # The audit chain's lock is the one every submit waits for: take it last, just before commit.
     audit_record(
         actor=actor,
@@ -370,12 +403,15 @@ def read_submit(
     )
     if complete:
         _session_complete(session=session, now=now)
+    session.finished_cases = frozenset(finished)
     return read
 
 
-def _phase_check(*, session: ReadingSession, case: Case, phase: Phase | None) -> Phase:
-    """The step this submit is, refused when that step is already done."""
-    done = set(Read.objects.filter(session=session, case=case).values_list("phase", flat=True))
+def _phase_check(
+    *, session: ReadingSession, case: Case, phase: Phase | None, done: set[str]
+) -> Phase:
+    """The step this submit is, refused when that step (in `done`: the case's steps read in
+    this session) is already done."""
     label = case_label(seed=session.seed, case_id=case.pk)
     if not is_sequential(session):
         if phase not in (None, Phase.SINGLE):
@@ -423,7 +459,7 @@ def read_revise(
     now: datetime | None = None,
 ) -> Read:
     """A correction: a new revision that supersedes the current read; the old one is kept."""
-    session, earlier = _locked_for_read(
+    session, earlier, _ = _locked_for_read(
         session=session, case=case, nonce=nonce, actor=actor, confidence=confidence
     )
     if earlier is not None:
@@ -478,14 +514,10 @@ def read_revise(
     return read
 
 
-def _session_read_through(*, session: ReadingSession) -> bool:
-    """Has the session just had its last case read (and is not yet marked complete)?"""
-    if session.completed_at is not None:
-        return False
-    done = Read.objects.filter(
-        session=session, supersedes__isnull=True, phase__in=(Phase.SINGLE, Phase.FINAL)
-    ).count()
-    return done >= len(session.permutation)
+def _session_read_through(*, session: ReadingSession, finished: set[int]) -> bool:
+    """Has the session just had its last case read (and is not yet marked complete)?
+    `finished`: the cases with their last step read, this submit's included."""
+    return session.completed_at is None and len(finished) >= len(session.permutation)
 
 
 def _session_complete(*, session: ReadingSession, now: datetime) -> None:

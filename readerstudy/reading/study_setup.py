@@ -25,6 +25,7 @@ FROZEN_ONCE_READ = {
     "ai_threshold": "the AI's class shown to readers",
     "collect_features": "the questions readers answered",
     "allow_revisions": "whether readers could correct a read",
+    "bias_control_fraction": "which cases stay without the AI after the lock",
 }
 EDITABLE = ("title", "description", "washout_days", *FROZEN_ONCE_READ)
 

@@ -239,7 +239,12 @@ def main() -> None:
     parser.add_argument("--think", type=float, nargs=2, default=(10.0, 30.0))
     parser.add_argument("--ceiling-readers", type=int, default=40)
     parser.add_argument("--ceiling-seconds", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="gunicorn sync workers (default: one per core, as readerstudy/gunicorn_conf.py)",
+    )
     args = parser.parse_args()
     database = os.environ.get("DATABASE_URL", DEFAULT_DB)
     recreate_database(database)

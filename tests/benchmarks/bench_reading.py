@@ -181,7 +181,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--cases", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (cores + 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="gunicorn sync workers (default: one per core, as readerstudy/gunicorn_conf.py)",
+    )
     args = parser.parse_args()
     database = os.environ.get("DATABASE_URL", DEFAULT_DB)
     recreate_database(database)

@@ -123,6 +123,8 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     ),
     ("reading-screen", "get"): page(reader="ok", superuser="404"),
     ("reading-screen", "post"): page(reader="ok", superuser="404"),
+    ("practice-screen", "get"): page(reader="ok", superuser="404"),
+    ("practice-screen", "post"): NOT_GET_PAGE,
     ("study-console", "get"): page(coordinator="ok"),
     ("study-console", "post"): page(coordinator="ok"),
     ("study-audit", "get"): page(**ANALYSTS),
@@ -193,6 +195,7 @@ EXPECTED: dict[tuple[str, str], dict[str, str]] = {
         nobody="404", reader="404", coordinator="ok", statistician="404", other_coordinator="ok"
     ),
     ("api:precompute-detail", "get"): api(coordinator="ok"),
+    ("api:training-detail", "get"): api(coordinator="ok"),
     ("analysis:api-report", "get"): api(**ANALYSTS),
     ("analysis:api-reporting", "get"): api(**ANALYSTS),
     ("api:audit-verify", "get"): api(
@@ -409,6 +412,7 @@ PK_OF = {
     "api:image-region": "image",
     "api:case-ai-dicom": "case",
     "api:precompute-detail": "precompute_job",
+    "api:training-detail": "training_job",
 }
 
 

@@ -12,7 +12,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from knox.models import AuthToken
 
-from inference.worker.models import CasePrediction, ModelVersion, PrecomputeJob, Prediction
+from inference.worker.models import (
+    CasePrediction,
+    ModelVersion,
+    PrecomputeJob,
+    Prediction,
+    TrainingJob,
+)
 from readerstudy.accounts.models import Reader, Role, User
 from readerstudy.accounts.services import user_create
 from readerstudy.audit.models import AuditEvent
@@ -65,6 +71,7 @@ class StudyWorld:
     image: CaseImage
     import_job: ImportJob
     precompute_job: PrecomputeJob
+    training_job: TrainingJob
     model_version: ModelVersion
     practice: PracticeSession
     token: str
@@ -113,6 +120,9 @@ def _study_world(
     precompute_job = PrecomputeJob.objects.create(
         study=study, model_version=model, created_by=coordinator
     )
+    training_job = TrainingJob.objects.create(
+        study=study, name=f"trained-{tag}", architectures=["resnet18"], created_by=coordinator
+    )
     override = WashoutOverride.objects.create(
         round=built.rounds[1], reader=reader, granted_by=coordinator, reason="travel"
     )
@@ -153,6 +163,7 @@ def _study_world(
         image=images[0],
         import_job=import_job,
         precompute_job=precompute_job,
+        training_job=training_job,
         model_version=model,
         practice=practice,
         token=token,
