@@ -127,3 +127,47 @@ def test_simulated_readers_read_both_rounds_and_leave_the_live_reader_unread(
     round_1 = ReadingSession.objects.get(reader=round_2.reader, round__index=1)  # type: ignore[union-attr]
     assert round_2.started_at >= round_1.completed_at + timedelta(days=study.washout_days)  # type: ignore[union-attr,operator]
     assert demo_simulate_reads(study=study) == {}  # once only
+
+
+@pytest.mark.django_db
+def test_demo_story_reruns_the_readers_over_seeds_on_the_demo_cases_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    from django.core.management.base import CommandError
+
+    from fixtures.demo import demo_import_cases, demo_story_over_seeds
+    from fixtures.readers import SEED
+    from inference.worker.compute import precompute_run_inline
+    from readerstudy.audit.models import AuditEvent
+    from readerstudy.reading.models import Read
+    from readerstudy.reading.services import study_ai_use
+    from readerstudy.studies.models import Cohort
+    from tests.inference_adapter.test_precompute import tiny_version
+
+    study = demo_build(passwords=demo_passwords(tmp_path / "demo.json"))
+    demo_import_cases(study=study, work_dir=tmp_path, cases=8)
+    study.reading_cohorts = list(Cohort.values)
+    study.save()
+    with pytest.raises(CommandError, match="has no output for 8 of its 8 reading cases"):
+        call_command("demo_story", "--seeds", "2")
+    precompute_run_inline(
+        job=study_ai_use(study=study, model_version=tiny_version(), actor=None, queue=False)
+    )
+    events = AuditEvent.objects.count()
+
+    rows = demo_story_over_seeds(study=study, seeds=3)
+    out = io.StringIO()
+    call_command("demo_story", "--seeds", "3", stdout=out)
+
+    assert [(r["seniority"], r["round"]) for r in rows] == [
+        (seniority, index) for seniority in SEED for index in (1, 2)
+    ]
+    assert all(0 <= float(r["simulated"]) <= 1 for r in rows)  # type: ignore[arg-type]
+    assert rows[0]["seed"] == pytest.approx((0.776 + 0.772) / 2)
+    text = out.getvalue()
+    assert "mean over 3 simulated draws" in text
+    assert f"senior            1 {float(rows[0]['simulated']):>9.3f}  0.774" in text  # type: ignore[arg-type]
+    assert not Read.objects.exists()  # nothing was read into the database
+    assert AuditEvent.objects.count() == events

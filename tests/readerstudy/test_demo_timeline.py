@@ -16,42 +16,52 @@ from fixtures.demo import (
     demo_ai_arrives,
     demo_live_reader,
     demo_passwords,
-    demo_round_one,
-    demo_round_two,
+    demo_round_read,
     demo_set_up,
 )
 from readerstudy.audit.models import AuditEvent
 from readerstudy.audit.selectors import audit_chain_verify
-from readerstudy.audit.services import audit_clock
 from readerstudy.reading.models import Read, ReadingSession, WashoutOverride
 from readerstudy.studies.models import Cohort, Study
 
 
-def _demo_with_both_rounds(tmp_path: Path) -> Study:
-    """The demo as `manage.py demo` builds it, with a tiny untrained model standing in for the AI."""
-    from inference.worker.compute import precompute_run_inline
-    from readerstudy.reading.services import study_ai_use
-    from tests.inference_adapter.test_precompute import tiny_version
+def _demo_with_both_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Study:
+    """The demo as `manage.py demo --no-serve` builds it, its AI trained as a training job (a
+    tiny one: 32 px, three epochs; the cases' cohorts and truth are set so that it can train)."""
+    import fixtures.demo_ai
+    from fixtures.demo_ai import demo_ai_use, demo_training_inline, demo_training_start
 
+    monkeypatch.setattr(
+        fixtures.demo_ai,
+        "DEMO_TRAINING",
+        {"epochs": 3, "patience": 10, "batch_size": 4, "imagenet": None, "threads": 1},
+    )
+    monkeypatch.setattr(fixtures.demo_ai, "DEMO_PREPROCESSING_SIZE", 32)
     began = timezone.now()
     study, _ = demo_set_up(
         passwords=demo_passwords(tmp_path / "demo.json"), work_dir=tmp_path, cases=8
     )
     study.reading_cohorts = list(Cohort.values)
     study.save()
-    demo_round_one(study=study)
-    with audit_clock(SimulatedClock(demo_ai_arrives(study=study))):  # as demo_model does
-        job = study_ai_use(study=study, model_version=tiny_version(), actor=None, queue=False)
-    precompute_run_inline(job=job)
-    demo_round_two(study=study)
+    for index, case in enumerate(study.cases.order_by("pk")):
+        case.cohort = Cohort.TRAIN if index < 4 else Cohort.VALIDATION
+        case.truth_malignant = index % 4 < 2
+        case.save(update_fields=["cohort", "truth_malignant"])
+    demo_round_read(study=study, index=1)
+    clock = SimulatedClock(demo_ai_arrives(study=study))  # as the demo command does
+    version = demo_training_inline(job=demo_training_start(study=study, clock=clock, queue=False))
+    demo_ai_use(study=study, version=version, clock=clock, queue=False)
+    demo_round_read(study=study, index=2)
     demo_live_reader(study=study)
     assert AuditEvent.objects.filter(at__gte=began).count() == 1  # only the live reader's start
     return study
 
 
 @pytest.mark.django_db
-def test_the_demo_audit_log_reads_forwards_in_the_past_and_verifies(tmp_path: Path) -> None:
-    _demo_with_both_rounds(tmp_path)
+def test_the_demo_audit_log_reads_forwards_in_the_past_and_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _demo_with_both_rounds(tmp_path, monkeypatch)
     now = timezone.now()
     events = list(AuditEvent.objects.order_by("sequence").values_list("at", "action"))
     stamps = [at for at, _ in events]
@@ -68,8 +78,10 @@ def test_the_demo_audit_log_reads_forwards_in_the_past_and_verifies(tmp_path: Pa
 
 
 @pytest.mark.django_db
-def test_each_round_two_session_starts_at_least_the_washout_after_round_one(tmp_path: Path) -> None:
-    study = _demo_with_both_rounds(tmp_path)
+def test_each_round_two_session_starts_at_least_the_washout_after_round_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = _demo_with_both_rounds(tmp_path, monkeypatch)
     washout = timedelta(days=study.washout_days)
     now = timezone.now()
     round_2_sessions = ReadingSession.objects.filter(round__study=study, round__index=2)
@@ -95,6 +107,7 @@ def test_each_round_two_session_starts_at_least_the_washout_after_round_one(tmp_
         first_start = min(s.started_at for s in round.sessions.all() if s.started_at)
         assert round.opened_at is not None
         assert round.opened_at <= first_start
+    queued = AuditEvent.objects.get(action="training.queued")
     model = AuditEvent.objects.filter(action__startswith="model").order_by("sequence").first()
     round_2 = study.rounds.get(index=2)
     assert model is not None
@@ -102,11 +115,15 @@ def test_each_round_two_session_starts_at_least_the_washout_after_round_one(tmp_
     first_done = ReadingSession.objects.filter(round__index=1).exclude(completed_at=None)
     assert min(s.completed_at for s in first_done if s.completed_at) < model.at
     assert model.at < round_2.opened_at
+    assert queued.sequence < model.sequence  # trained, then registered, in the simulated past
+    assert queued.at <= model.at
 
 
 @pytest.mark.django_db
-def test_every_read_lies_inside_its_session_and_its_audit_event_says_when(tmp_path: Path) -> None:
-    study = _demo_with_both_rounds(tmp_path)
+def test_every_read_lies_inside_its_session_and_its_audit_event_says_when(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = _demo_with_both_rounds(tmp_path, monkeypatch)
     submitted = {
         event.target_id: event.at for event in AuditEvent.objects.filter(action="read.submitted")
     }
