@@ -1,4 +1,5 @@
-# readerstudy — every target creates or reuses .venv (installed once per change of pyproject.toml).
+# readerstudy — every target creates or reuses .venv (installed once per change of pyproject.toml
+# or constraints.txt, the versions CI passed with).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,11 +10,11 @@ PIP_EXTRAS ?= dev,ai
 
 .PHONY: demo test bench lint serve worker clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@echo "[make] installing into $(VENV) (the first time: about 2 minutes on the shared 2-core machine)…"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[$(PIP_EXTRAS)]'
+	$(PY) -m pip install --quiet -c constraints.txt --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[$(PIP_EXTRAS)]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
