@@ -81,8 +81,7 @@ class SpacingOutput(serializers.Serializer[dict[str, Any]]):
 
 class ImageOutput(serializers.Serializer[dict[str, Any]]):
     id = serializers.CharField(help_text="The image's opaque token.")
-    display = serializers.CharField()
-    thumbnail = serializers.CharField()
+    display = serializers.CharField(help_text="The rendition shown, also the thumbnail's source.")
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     roi = serializers.ListField(

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 SALT = "readerstudy.reading.files"
 MAX_AGE_SECONDS = 12 * 3600  # one reading day; the screen asks for fresh URLs with every case
-KINDS = ("display", "thumbnail", "frame", "heatmap")
+KINDS = ("display", "frame", "heatmap")
 
 
 def reading_file_url(*, user_id: int, name: str, kind: str) -> str:

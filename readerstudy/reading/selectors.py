@@ -190,9 +190,6 @@ def image_payload(
     payload: dict[str, Any] = {
         "id": image_name(seed=seed, image_id=image.pk),
         "display": reading_file_url(user_id=user_id, name=str(image.display.name), kind="display"),
-        "thumbnail": reading_file_url(
-            user_id=user_id, name=str(image.thumbnail.name), kind="thumbnail"
-        ),
         "width": width,
         "height": height,
         "roi": [round(v * scale) for v in (image.roi_x, image.roi_y, image.roi_w, image.roi_h)],

@@ -6,7 +6,7 @@ Prints p50 / p95 of the server-side time of "submit read + load next case" (one 
 submit answers with the next case; the figure is the Server-Timing header, so queueing on this
 2-core machine shared by server and clients is left out, and the clients run at a lower CPU
 priority than the server, as if on machines of their own; wall-clock figures are printed too),
-bytes per case (JSON + every image of the case), errors, and reads lost (expected reads minus
+bytes per case (JSON + every view's display rendition, which the thumbnail strip shows too), errors, and reads lost (expected reads minus
 the rows in the database). Targets: p95 <= 50 ms, <= 400 KB per case, 0 errors, 0 lost reads.
 Needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/readerstudy_bench),
 recreated on every run.
@@ -134,12 +134,11 @@ def reader_run(
         size = len(body)
         while not current["complete"]:
             case = current["case"]
-            for image in case["images"]:
-                for key in ("display", "thumbnail"):
-                    code, content, _ = browser.request(image[key])
-                    size += len(content)
-                    if code != 200:
-                        errors.append(f"{code} {image[key]}")
+            for image in case["images"]:  # as the screen: each view's display, strip included
+                code, content, _ = browser.request(image["display"])
+                size += len(content)
+                if code != 200:
+                    errors.append(f"{code} {image['display']}")
             case_bytes.append(size)
             read = {
                 "case": case["case"],

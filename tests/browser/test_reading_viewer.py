@@ -493,3 +493,40 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_reading_page(
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not bad, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in bad]
+
+
+def test_the_thumbnail_strip_shows_the_display_renditions_each_fetched_once(
+    viewer_study: Personas, page: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strip scales down each view's display rendition, which the viewports draw too: the
+    browser fetches each file once (one URL, kept by its cache) and never a thumbnail file."""
+    from readerstudy.reading import files
+
+    served: list[str] = []
+    storage = files.default_storage
+
+    class Counting:
+        def open(self, name: str, mode: str = "rb") -> Any:
+            served.append(name)
+            return storage.open(name, mode)
+
+    monkeypatch.setattr(files, "default_storage", Counting())  # the live server's thread too
+    _open_round(page, live_server.url, 1)
+    _read_to(page, _label_of(viewer_study, "C1"))
+    _drawn(page)
+    assert page.locator("#thumbs img").count() == 2
+    for view in range(2):  # each thumbnail, then both views side by side
+        page.locator("#thumbs button").nth(view).click()
+        _drawn(page)
+    page.click("[data-layout='1x2']")
+    _drawn(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#thumbs img')].every(i => i.complete && i.naturalWidth)"
+    )
+    images = CaseImage.objects.filter(case__study=viewer_study.study)
+    displays = {str(i.display.name) for i in images}
+    frames = {name for i in images for name in i.frames}
+    c1 = {str(i.display.name) for i in images if i.case.key == "C1"}
+    assert c1 <= set(served), (c1, served)
+    assert set(served) <= displays | frames, "a file that is no display or cine frame was served"
+    assert len(served) == len(set(served)), f"a file was fetched twice: {sorted(served)}"

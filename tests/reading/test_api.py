@@ -148,7 +148,7 @@ def test_a_round_one_reader_reaches_no_ai_output_truth_or_identity(reading_study
     assert images, "the walk reached no image"
     assert f"/api/reading/sessions/{session}/my-reads/" in pages  # the list a reader goes back from
     kinds = {_file_kind(url) for url in images}
-    assert kinds == {"display", "thumbnail", "frame"}, kinds  # cine frames walked, no heatmap
+    assert kinds == {"display", "frame"}, kinds  # cine frames walked, no heatmap
     for url, content in pages.items():
         text = content.decode("latin-1")
         for word in FORBIDDEN:

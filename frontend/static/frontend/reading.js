@@ -90,6 +90,8 @@ const answer = new AnswerForm({
 answer.activeMs = activeMs;
 const feedback = practice ? new PracticeFeedback({ $, answer, onNext: (next) => render(next) }) : null;
 
+// The strip shows each view's display rendition scaled down: the browser fetches it once for the
+// strip and the viewport (one URL, kept by its cache), not a second, thumbnail-sized file.
 const showThumbs = (item) => {
   const thumbs = $("thumbs");
   thumbs.replaceChildren();
@@ -97,7 +99,7 @@ const showThumbs = (item) => {
     const button = document.createElement("button");
     button.type = "button";
     button.title = `View ${i + 1}${img.plane ? ` (${img.plane})` : ""}${img.frames.length ? `, cine of ${img.frames.length} frames` : ""}`;
-    const thumb = document.createElement("img"); thumb.src = img.thumbnail; thumb.alt = button.title;
+    const thumb = document.createElement("img"); thumb.src = img.display; thumb.alt = button.title;
     button.append(thumb); button.addEventListener("click", () => tools.showImage(i)); thumbs.append(button);
   });
 };
