@@ -173,12 +173,14 @@ def reader_run(
 
 
 def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of one process (0 once it is gone)."""
+    """User + system CPU seconds of one process and of its children it has reaped (0 once it is
+    gone). With the reaped children counted, a process tree's sum holds across a child's exit:
+    PostgreSQL's backends and gunicorn's workers come and go during a phase."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _processes() -> list[tuple[int, int, str]]:
