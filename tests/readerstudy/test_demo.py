@@ -49,6 +49,34 @@ def test_the_demo_command_builds_without_serving(tmp_path: Path, settings: objec
 
 
 @pytest.mark.worker
+def _state(pid: int) -> str:
+    """A process's state letter and command line ("" once it is gone; "Z": dead, not reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+    return state if state == "Z" else f"{state} {command[:120]}"
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below `root`, from /proc's parent links."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def test_the_demo_serves_login_and_admin_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     import os
     import signal
@@ -87,12 +115,16 @@ def test_the_demo_serves_login_and_admin_and_stops_cleanly_on_ctrl_c(tmp_path: P
         for page in ("/accounts/login/", "/admin/login/"):
             with urllib.request.urlopen(base + page, timeout=10) as response:
                 assert response.status == 200
+        started = _descendants(demo.pid)  # gunicorn and its workers, Celery, its pool and beat
+        assert len(started) >= 5, started
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, output
     assert "Stopped." in output
+    alive = [(pid, _state(pid)) for pid in started if _state(pid) not in ("", "Z")]
+    assert not alive, f"processes the demo started outlived it: {alive}"
     assert "senior1" in output
     assert "coordinator" in output
 

@@ -12,7 +12,9 @@ is read and the rounds stay planned."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -288,6 +290,7 @@ class Command(BaseCommand):
                     "-n",
                     "demo@%h",
                 ],
+                start_new_session=True,  # its own group: its beat and pool go with it (_shutdown)
             ),
             "web": subprocess.Popen(  # noqa: S603
                 [
@@ -302,6 +305,7 @@ class Command(BaseCommand):
                     "--access-logfile",
                     "-",
                 ],
+                start_new_session=True,
             ),
         }
         stop = {"requested": False}
@@ -356,15 +360,19 @@ class Command(BaseCommand):
         return False
 
     def _shutdown(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        """SIGTERM to each (gunicorn and Celery stop gracefully), then, once each has exited or
+        20 s have passed, SIGKILL to whatever is left of its process group. Each runs in a
+        group of its own, so Ctrl-C reaches only this command, and nothing it started outlives
+        it: Celery's embedded beat and its pool (a training task may still be running) included."""
         self.stdout.write("Stopping the web server and the worker…")
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
         for process in processes.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         self.stdout.write("Stopped.")
