@@ -13,7 +13,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks._django import django_setup  # noqa: E402
+from tests.benchmarks._django import django_setup, scratch_dir  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +36,7 @@ def main() -> None:
     from readerstudy.studies.models import Study
 
     cv2.setNumThreads(1)
-    folder = Path(tempfile.mkdtemp()) / "phantoms"
+    folder = scratch_dir() / "phantoms"
     generate_phantom_study(cases=args.cases, seed=7, out=folder, fmt="dicom")
     rates = []
     images = 0

@@ -79,7 +79,6 @@ class Tally:
 
 def study_build(*, slug: str, prefix: str, readers: int, cases: int, seed: int) -> None:
     """A study of phantom cases with `readers` readers and round 1 open."""
-    import tempfile
 
     from django.contrib.auth.hashers import make_password
 
@@ -90,9 +89,10 @@ def study_build(*, slug: str, prefix: str, readers: int, cases: int, seed: int) 
     from readerstudy.reading.services import round_open
     from readerstudy.studies.importing import cases_import
     from readerstudy.studies.models import Cohort, Enrolment, StaffRole, Study, StudyMembership
+    from tests.benchmarks._django import scratch_dir
 
     study = Study.objects.create(slug=slug, title=slug, reading_cohorts=list(Cohort.values))
-    folder = Path(tempfile.mkdtemp()) / "phantoms"
+    folder = scratch_dir() / "phantoms"
     generate_phantom_study(cases=cases, seed=seed, out=folder, fmt="dicom")
     cases_import(study=study, path=folder, actor=None)
     coordinator = user_create(

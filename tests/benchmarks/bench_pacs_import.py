@@ -23,7 +23,7 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[variable] = "1"
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.benchmarks._django import django_setup  # noqa: E402
+from tests.benchmarks._django import django_setup, scratch_dir  # noqa: E402
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
     from tests.orthanc import orthanc_start
 
     cv2.setNumThreads(1)
-    root = Path(tempfile.mkdtemp())
+    root = scratch_dir()
     folder = root / "phantoms"
     generate_phantom_study(cases=args.cases, seed=7, out=folder, fmt="dicom")
     with (folder / "manifest.csv").open(newline="") as handle:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,10 +33,11 @@ from readerstudy.studies.imaging import (
     render_thumbnail,
     ultrasound_region,
 )
+from tests.benchmarks._django import scratch_dir
 
 
 def bench_generation(cases: int) -> Path:
-    out = Path(tempfile.mkdtemp(prefix="phantom-bench-"))
+    out = scratch_dir("phantom-bench-")
     started = time.perf_counter()
     manifest = generate_phantom_study(cases=cases, seed=11, out=out, fmt="dicom")
     elapsed = time.perf_counter() - started

@@ -23,7 +23,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -57,12 +56,13 @@ def build_study(readers: int, cases: int) -> None:
     from readerstudy.reading.services import round_open
     from readerstudy.studies.importing import cases_import
     from readerstudy.studies.models import Cohort, Enrolment, StaffRole, Study, StudyMembership
+    from tests.benchmarks._django import scratch_dir
 
     call_command("migrate", verbosity=0, interactive=False)
     study = Study.objects.create(
         slug="bench", title="Reading benchmark", reading_cohorts=list(Cohort.values)
     )
-    folder = Path(tempfile.mkdtemp()) / "phantoms"
+    folder = scratch_dir() / "phantoms"
     generate_phantom_study(cases=cases, seed=3, out=folder, fmt="dicom")
     cases_import(study=study, path=folder, actor=None)
     coordinator = user_create(username="coordinator", password=PASSWORD, role="coordinator")  # type: ignore[arg-type]

@@ -17,7 +17,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+from tests.benchmarks._django import scratch_dir  # noqa: E402
 
 
 def free_port() -> int:
@@ -81,7 +83,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    var_dir = tempfile.mkdtemp(prefix="readerstudy-bench-startup-")
+    var_dir = str(scratch_dir("readerstudy-bench-startup-"))
     Path(var_dir, "static").mkdir()
     env = {**os.environ, "VAR_DIR": var_dir, "DJANGO_SETTINGS_MODULE": "readerstudy.settings"}
     env.pop("DATABASE_URL", None)
